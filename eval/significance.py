@@ -18,7 +18,7 @@ and ``2**n <= n_permutations`` every pattern is enumerated (exact); otherwise
 from __future__ import annotations
 
 import hashlib
-import io
+import io  # noqa: F401 - used by the doctests below
 import itertools
 import os
 from collections.abc import Iterable, Mapping, Sequence

@@ -175,7 +175,9 @@ def resolve_doc(doc: str, corpus: Path) -> Path | None:
         matches = sorted(
             p
             for p in corpus.rglob("*")
-            if p.is_file() and p.suffix.lower() in PAPER_SUFFIXES and (p.stem == doc or p.name == doc)
+            if p.is_file()
+            and p.suffix.lower() in PAPER_SUFFIXES
+            and (p.stem == doc or p.name == doc)
         )
         if matches:
             # Prefer a PDF, then a text export, when the same stem appears twice.
@@ -184,9 +186,7 @@ def resolve_doc(doc: str, corpus: Path) -> Path | None:
     return None
 
 
-def check_answer(
-    answer: object, index: int, corpus: Path, cache: PaperCache
-) -> list[str]:
+def check_answer(answer: object, index: int, corpus: Path, cache: PaperCache) -> list[str]:
     """Problems with one entry of a question's ``answers`` list (messages only)."""
     label = f"answers[{index}]"
     if not isinstance(answer, dict):
@@ -226,9 +226,7 @@ def check_answer(
     return [f"{label}: quote not found in {doc!r}: {quote[:80]!r}"]
 
 
-def check_question(
-    record: object, corpus: Path, cache: PaperCache
-) -> list[str]:
+def check_question(record: object, corpus: Path, cache: PaperCache) -> list[str]:
     """Problems with one parsed question object (messages only; ids checked elsewhere)."""
     if not isinstance(record, dict):
         return ["line is not a JSON object"]

@@ -8,6 +8,7 @@ structure (that is the point of a bad file) and keeps creation cheap.
 
 from __future__ import annotations
 
+import re
 import zlib
 from pathlib import Path
 
@@ -16,17 +17,17 @@ from pypdf import PdfWriter
 GOOD_TEXT = ("Hello from page one of the committee papers", "Second page: item 4, budget")
 
 
-def stream(data: bytes, *, filters: int = 0, extra: bytes = b"") -> bytes:
+def stream(data: bytes, *, filters: int = 0) -> bytes:
     """A stream object body; ``filters`` nested /FlateDecode layers are applied to ``data``."""
     for _ in range(filters):
         data = zlib.compress(data, 9)
     flt = b""
     if filters:
         flt = b" /Filter [" + b" ".join([b"/FlateDecode"] * filters) + b"]"
-    return b"<< /Length %d%s%s >>\nstream\n" % (len(data), flt, extra) + data + b"\nendstream"
+    return b"<< /Length %d%s >>\nstream\n" % (len(data), flt) + data + b"\nendstream"
 
 
-def assemble(objects: list[bytes], *, root: int = 1, trailer_extra: bytes = b"") -> bytes:
+def assemble(objects: list[bytes], *, root: int = 1) -> bytes:
     """A complete PDF whose object ``i`` (1-based) has body ``objects[i - 1]``, with a correct
     classic xref table, so any breakage in a fixture is the intended one."""
     out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
@@ -38,7 +39,7 @@ def assemble(objects: list[bytes], *, root: int = 1, trailer_extra: bytes = b"")
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     for offset in offsets:
         out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root %d 0 R%s >>\n" % (len(objects) + 1, root, trailer_extra)
+    out += b"trailer\n<< /Size %d /Root %d 0 R >>\n" % (len(objects) + 1, root)
     out += b"startxref\n%d\n%%%%EOF\n" % xref_at
     return bytes(out)
 
@@ -48,7 +49,7 @@ def _text_ops(text: str) -> bytes:
     return b"BT /F1 12 Tf 72 720 Td (" + escaped.encode("latin-1") + b") Tj ET"
 
 
-def _pages_pdf(contents: list[bytes | None], *, resources: bytes = b"") -> bytes:
+def _pages_pdf(contents: list[bytes | None]) -> bytes:
     """Catalog, page tree, Helvetica and one page per entry of ``contents`` (None: no
     /Contents at all). Content streams come first and the catalog last, as many real
     writers do, so a file cut in half loses its catalog."""
@@ -62,7 +63,9 @@ def _pages_pdf(contents: list[bytes | None], *, resources: bytes = b"") -> bytes
             objects.append(stream(data, filters=1))
             content_refs.append(len(objects))
     font = len(objects) + 1
-    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
+    objects.append(
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+    )
     pages = len(objects) + 1
     first_page = pages + 1
     kids = b" ".join(b"%d 0 R" % (first_page + i) for i in range(n))
@@ -71,8 +74,7 @@ def _pages_pdf(contents: list[bytes | None], *, resources: bytes = b"") -> bytes
         contents_entry = b"" if ref is None else b" /Contents %d 0 R" % ref
         objects.append(
             b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 612 792]"
-            b" /Resources << /Font << /F1 %d 0 R >>%s >>%s >>"
-            % (pages, font, resources, contents_entry)
+            b" /Resources << /Font << /F1 %d 0 R >> >>%s >>" % (pages, font, contents_entry)
         )
     objects.append(b"<< /Type /Catalog /Pages %d 0 R >>" % pages)
     return assemble(objects, root=len(objects))
@@ -125,11 +127,21 @@ def write_word_as_pdf(folder: Path) -> Path:
     return _write(folder, "minutes.pdf", bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504))
 
 
-def write_truncated_pdf(folder: Path) -> Path:
-    """A real small PDF (the good one) cut in half, like an interrupted download."""
-    data = (folder / "good.pdf").read_bytes() if (folder / "good.pdf").exists() else None
-    data = data or write_good_pdf(folder).read_bytes()
+def write_truncated_pdf(folder: Path, source: Path | None = None) -> Path:
+    """A real PDF (``source``, by default the good one) cut in half, like an interrupted
+    download: the end, with the xref table, trailer and ``%%EOF``, is missing."""
+    data = (source or write_good_pdf(folder)).read_bytes()
     return _write(folder, "truncated.pdf", data[: len(data) // 2])
+
+
+def write_broken_xref_pdf(folder: Path) -> Path:
+    """The good PDF with ``startxref`` pointing past the end of the file and every xref
+    offset off by 7 bytes: damaged, but pypdf (strict=False) rebuilds the table by scanning
+    for ``N 0 obj`` and recovers all the text."""
+    good = write_good_pdf(folder).read_bytes()
+    body, _ = good.rsplit(b"startxref\n", 1)
+    body = re.sub(rb"(\d{10}) 00000 n", lambda m: b"%010d 00000 n" % (int(m.group(1)) + 7), body)
+    return _write(folder, "broken-xref.pdf", body + b"startxref\n987654\n%%EOF\n")
 
 
 def write_user_password_pdf(folder: Path) -> Path:
@@ -144,7 +156,7 @@ def write_user_password_pdf(folder: Path) -> Path:
 
 def write_flate_bomb_pdf(folder: Path, *, gib: int = 1) -> Path:
     """A page whose content stream is ``gib`` GiB of zeros under three nested /FlateDecode
-    filters; the file is about 10 KB.
+    filters; the file is under 1 KB.
 
     Compressing a GiB would take seconds, so the innermost layer is built from one
     compressed 1 MiB block: after a Z_FULL_FLUSH the compressor's state is reset, so every
@@ -162,7 +174,9 @@ def write_flate_bomb_pdf(folder: Path, *, gib: int = 1) -> Path:
     # Two more layers of Flate shrink ~1 MB of repeated blocks to a few KB.
     for _ in range(2):
         layer = zlib.compress(layer, 9)
-    content = b"<< /Length %d /Filter [/FlateDecode /FlateDecode /FlateDecode] >>\nstream\n" % len(layer)
+    content = b"<< /Length %d /Filter [/FlateDecode /FlateDecode /FlateDecode] >>\nstream\n" % len(
+        layer
+    )
     objects = [
         content + layer + b"\nendstream",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
@@ -184,17 +198,32 @@ def write_big_content_pdf(folder: Path, *, mb: int = 60) -> Path:
 def write_long_text_page_pdf(folder: Path, *, chars: int) -> Path:
     """One page showing ``chars`` characters of text: far more than fits on a real page."""
     line = "x" * 1000
-    ops = b"BT /F1 1 Tf 0 0 Td " + b"".join(
-        b"(" + line.encode() + b") Tj 0 -1 Td " for _ in range(chars // 1000)
-    ) + b"ET"
+    ops = (
+        b"BT /F1 1 Tf 0 0 Td "
+        + b"".join(b"(" + line.encode() + b") Tj 0 -1 Td " for _ in range(chars // 1000))
+        + b"ET"
+    )
     return _write(folder, "long-text.pdf", _pages_pdf([ops]))
 
 
-def write_slow_pdf(folder: Path, *, operators: int = 1_500_000) -> Path:
-    """One page with a huge number of tiny text operators (within pypdf's own limits):
-    extraction takes many seconds, long enough to test the wall-clock timeout."""
-    ops = b"BT /F1 12 Tf " + b"(a) Tj " * operators + b"ET"
-    return _write(folder, "slow.pdf", _pages_pdf([ops]))
+def write_slow_pdf(folder: Path, *, pages: int = 50, operators: int = 900_000) -> Path:
+    """``pages`` pages sharing one content stream of ``operators`` empty ``() Tj``: under
+    pypdf's own parsing budget (2 million tokens per stream), so it does not give up, and
+    each page takes seconds of pure-Python parsing: minutes in all on any machine, for a
+    file of about 16 KB. It tests the wall-clock timeout."""
+    objects = [
+        stream(b"BT /F1 12 Tf " + b"() Tj " * operators + b"ET", filters=1),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    kids = b" ".join(b"%d 0 R" % (4 + i) for i in range(pages))
+    objects.append(b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages))
+    page = (
+        b"<< /Type /Page /Parent 3 0 R /MediaBox [0 0 612 792]"
+        b" /Resources << /Font << /F1 2 0 R >> >> /Contents 1 0 R >>"
+    )
+    objects += [page] * pages
+    objects.append(b"<< /Type /Catalog /Pages 3 0 R >>")
+    return _write(folder, "slow.pdf", assemble(objects, root=len(objects)))
 
 
 def write_image_only_pdf(folder: Path) -> Path:
@@ -234,7 +263,7 @@ def _image_pages(image: bytes, contents: list[bytes | None]) -> bytes:
 
 
 def write_many_blank_pages_pdf(folder: Path, *, pages: int = 3000) -> Path:
-    """``pages`` blank pages (no /Contents) in one flat page tree; about 200 KB."""
+    """``pages`` blank pages (no /Contents) in one flat page tree; about 420 KB."""
     return _write(folder, "blank-%d.pdf" % pages, _pages_pdf([None] * pages))
 
 
@@ -256,10 +285,70 @@ def write_self_reference_pdf(folder: Path) -> Path:
 
 
 def write_xref_prev_loop_pdf(folder: Path) -> Path:
-    """The trailer's /Prev points at its own xref table (a cross-reference loop), and the
-    page tree is damaged too, so the file is only readable if the loop is survived."""
-    good = (folder / "good.pdf").read_bytes() if (folder / "good.pdf").exists() else None
-    good = good or write_good_pdf(folder).read_bytes()
+    """The good PDF with a trailer whose /Prev points at its own xref table: a
+    cross-reference loop that a naive reader follows forever (pypdf notices it)."""
+    good = write_good_pdf(folder).read_bytes()
     xref_at = int(good.rsplit(b"startxref\n", 1)[1].split(b"\n", 1)[0])
     looped = good.replace(b" >>\nstartxref", b" /Prev %d >>\nstartxref" % xref_at)
+    assert looped != good
     return _write(folder, "xref-loop.pdf", looped)
+
+
+def write_parent_loop_pdf(folder: Path) -> Path:
+    """A page whose /Parent chain loops (2 -> 5 -> 2), so looking up an inherited
+    attribute such as /Resources climbs forever."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 /Parent 5 0 R >>",
+        b"<< /Type /Page /Parent 2 0 R /Contents 4 0 R >>",
+        stream(b"BT /F1 12 Tf 72 720 Td (Hello) Tj ET"),
+        b"<< /Type /Pages /Kids [2 0 R] /Count 1 /Parent 2 0 R >>",
+    ]
+    return _write(folder, "parent-loop.pdf", assemble(objects))
+
+
+def write_deeply_nested_pdf(folder: Path, *, depth: int = 5000) -> Path:
+    """A page dictionary holding an array nested ``depth`` deep: a recursive-descent
+    parser runs out of stack (RecursionError) long before the end."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Junk "
+        + b"[" * depth
+        + b"]" * depth
+        + b" >>",
+    ]
+    return _write(folder, "deeply-nested.pdf", assemble(objects))
+
+
+def write_aes_pdf(folder: Path) -> Path:
+    """An AES-128 encrypted PDF with an empty user password (printing/copying restricted
+    only), the kind that needs the optional ``cryptography`` package to read.
+
+    pypdf cannot *write* AES without ``cryptography`` either, so for the duration of the
+    write its AES cipher is swapped for a stand-in that only adds an IV and padding. The
+    /Encrypt dictionary (AESV2, /O and /U computed the standard way with MD5 and RC4) is
+    genuine; the streams are not really enciphered, which pypdf cannot notice without
+    ``cryptography``: it stops at the first stream it must decrypt. With ``cryptography``
+    installed this file would decrypt to garbage, so use it only when that is absent."""
+    from pypdf import _encryption
+    from pypdf._crypt_providers._base import CryptBase
+
+    class FakeAES(CryptBase):
+        def __init__(self, key: bytes) -> None:
+            pass
+
+        def encrypt(self, data: bytes) -> bytes:
+            pad = 16 - len(data) % 16
+            return bytes(16) + data + bytes([pad]) * pad
+
+    writer = PdfWriter(clone_from=write_good_pdf(folder))
+    real_aes = _encryption.CryptAES
+    _encryption.CryptAES = FakeAES  # type: ignore[misc,assignment]
+    try:
+        writer.encrypt(user_password="", owner_password="owner-secret", algorithm="AES-128")
+        path = folder / "aes.pdf"
+        writer.write(path)
+    finally:
+        _encryption.CryptAES = real_aes  # type: ignore[misc]
+    return path

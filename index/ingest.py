@@ -1,0 +1,297 @@
+"""Ingest: files in, a new index version out — re-reading and re-embedding only what changed.
+
+    >>> report = ingest([Path("samples")], Path("data/index"), SentenceTransformerEmbedder())  # doctest: +SKIP
+    >>> report.papers, report.embedded, len(report.skipped)
+    (12, 2390, 0)
+
+Unchanged papers (same path, same bytes) keep their passages; any passage whose searched
+text was embedded before reuses its vector (the embedding cache is the previous version's
+``embeddings.npy``, keyed by a hash of the text), and repeated text is embedded once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from index.chunk import chunk_paper
+from index.embed import Embedder
+from index.model import Paper, Passage
+from index.pdfread import ReadLimits, UnreadablePaper
+from index.read import SUPPORTED_SUFFIXES, read_paper
+from index.store import (
+    IndexMismatch,
+    IndexMissing,
+    Settings,
+    current_version,
+    load_embeddings,
+    load_papers,
+    load_passages,
+    read_manifest,
+    write_version,
+    writer_lock,
+)
+
+Progress = Callable[[str, int, int], None]  # stage, done, total
+
+
+@dataclass
+class IngestReport:
+    papers: int = 0
+    pages: int = 0
+    passages: int = 0
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    embedded: int = 0  # passages sent to the model this run
+    reused: int = 0  # vectors taken from the cache or from an identical passage
+    words_embedded: int = 0
+    words_total: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+    version: str = ""
+
+    def summary(self) -> str:
+        lines = [
+            f"{self.papers} papers, {self.pages} pages, {self.passages} passages in the index",
+            f"{len(self.added)} added, {len(self.updated)} updated, {self.unchanged} unchanged, "
+            f"{len(self.removed)} removed; {self.embedded} passages embedded, {self.reused} reused",
+        ]
+        if self.skipped:
+            lines.append(f"{len(self.skipped)} skipped:")
+            lines += [f"  {path}: {reason}" for path, reason in self.skipped]
+        return "\n".join(lines)
+
+
+def find_files(paths: list[Path]) -> list[tuple[Path, Path]]:
+    """(file, root) pairs: a folder's supported files, recursively, sources relative to it."""
+    found: list[tuple[Path, Path]] = []
+    for path in paths:
+        if path.is_dir():
+            for f in sorted(path.rglob("*")):
+                if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES and not f.name.startswith("."):
+                    found.append((f, path))
+        else:
+            found.append((path, path.parent))
+    return found
+
+
+def embed_key(passage: Passage) -> str:
+    return hashlib.sha1(passage.search_text().encode()).hexdigest()
+
+
+ACRONYM = re.compile(r"((?:[A-Z][\w'’]+|and|of|for|the|&|in|to)(?:[\s\-]+(?:[A-Z][\w'’]+|and|of|for|the|&|in|to)){1,7})\s+\(([A-Z][A-Za-z]{1,9})\)")
+
+
+def learn_acronyms(passages: list[Passage]) -> dict[str, str]:
+    """"Multi-Agency Safeguarding Hub (MASH)" → {"MASH": "Multi-Agency Safeguarding Hub"}.
+
+    The expansion is cut to the words whose initials spell the acronym."""
+    seen: dict[str, Counter[str]] = {}
+    for p in passages:
+        for m in ACRONYM.finditer(p.text):
+            acronym = m.group(2)
+            letters = [c for c in acronym if c.isupper()]
+            words = re.split(r"[\s\-]+", m.group(1))
+            # Walk back from the bracket until the initials spell the acronym.
+            initials = []
+            for i in range(len(words) - 1, -1, -1):
+                if words[i][:1].isupper():
+                    initials.insert(0, words[i][0])
+                if initials == letters:
+                    seen.setdefault(acronym, Counter())[" ".join(words[i:])] += 1
+                    break
+    return {a: c.most_common(1)[0][0] for a, c in seen.items()}
+
+
+def ingest(
+    paths: list[Path],
+    index_dir: Path,
+    embedder: Embedder,
+    *,
+    prune: bool = False,
+    limits: ReadLimits = ReadLimits(),
+    settings: Settings = Settings(),
+    progress: Progress | None = None,
+    workers: int = 2,
+) -> IngestReport:
+    report = IngestReport()
+    tick = progress or (lambda stage, done, total: None)
+    with writer_lock(index_dir):
+        t0 = time.perf_counter()
+        old_papers: dict[str, Paper] = {}
+        old_passages: dict[str, list[Passage]] = {}
+        cache: dict[str, np.ndarray] = {}
+        old_paths: dict[str, str] = {}
+        try:
+            version = current_version(index_dir)
+        except IndexMissing:
+            version = None
+        if version is not None:
+            manifest = read_manifest(version)
+            model = manifest["model"]
+            if model["name"] != embedder.name:
+                raise IndexMismatch(
+                    f"{index_dir} was built with the model {model['name']!r}, not {embedder.name!r}: "
+                    "ingest into a new --index folder, or use the same --model"
+                )
+            passages = load_passages(version)
+            vectors = load_embeddings(version)
+            for p, vec in zip(passages, vectors):
+                cache[embed_key(p)] = vec
+                old_passages.setdefault(p.source, []).append(p)
+            for paper in load_papers(version):
+                old_papers[paper.source] = paper
+            old_paths = {e["source"]: e.get("path", "") for e in manifest["papers"]}
+
+        files = find_files(paths)
+        new_papers: dict[str, Paper] = {}
+        originals: dict[str, Path] = {}
+        paths_by_source: dict[str, str] = dict(old_paths)
+        to_read: list[tuple[Path, Path]] = []
+        for f, root in files:
+            if not f.exists():
+                report.skipped.append((str(f), "no such file"))
+                continue
+            source = str(f.relative_to(root)) if f.is_relative_to(root) else f.name
+            old = old_papers.get(source)
+            if old is not None and old.content_hash == _file_hash(f):
+                new_papers[source] = old
+                originals[old.content_hash] = f
+                paths_by_source[source] = str(f.resolve())
+                report.unchanged += 1
+            else:
+                to_read.append((f, root))
+
+        def read_one(item: tuple[Path, Path]) -> tuple[Path, Paper | None, str]:
+            f, root = item
+            try:
+                return f, read_paper(f, root, limits), ""
+            except UnreadablePaper as err:
+                return f, None, err.reason
+            except OSError as err:
+                return f, None, f"could not be opened ({err.strerror or err})"
+
+        done = 0
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            for f, paper, reason in pool.map(read_one, to_read):
+                done += 1
+                tick("read", done, len(to_read))
+                if paper is None:
+                    report.skipped.append((str(f), reason))
+                    continue
+                (report.updated if paper.source in old_papers else report.added).append(paper.source)
+                new_papers[paper.source] = paper
+                originals[paper.content_hash] = f
+                paths_by_source[paper.source] = str(f.resolve())
+        t1 = time.perf_counter()
+
+        # Papers indexed before but not seen this time stay, unless pruned because their file is gone.
+        for source, paper in old_papers.items():
+            if source in new_papers:
+                continue
+            gone = not Path(old_paths.get(source, "")).exists()
+            if prune and gone:
+                report.removed.append(source)
+            else:
+                new_papers[source] = paper
+
+        all_passages: list[Passage] = []
+        for source, paper in sorted(new_papers.items()):
+            if source in old_passages and old_papers.get(source) is paper:
+                all_passages.extend(old_passages[source])
+            else:
+                all_passages.extend(chunk_paper(paper))
+        _inherit_meeting(new_papers, all_passages)
+        t2 = time.perf_counter()
+
+        vectors = _embed(all_passages, embedder, cache, report, tick)
+        t3 = time.perf_counter()
+
+        papers = [new_papers[s] for s in sorted(new_papers)]
+        final = write_version(
+            index_dir,
+            passages=all_passages,
+            papers=papers,
+            embeddings=vectors,
+            model={"name": embedder.name, "dim": int(vectors.shape[1]) if vectors.size else embedder.dim},
+            settings=settings,
+            acronyms=learn_acronyms(all_passages),
+            originals=originals,
+            paths=paths_by_source,
+        )
+        t4 = time.perf_counter()
+    report.papers = len(papers)
+    report.pages = sum(p.page_count for p in papers)
+    report.passages = len(all_passages)
+    report.words_total = sum(len(p.text.split()) for p in all_passages)
+    report.seconds = {"read": t1 - t0, "chunk": t2 - t1, "embed": t3 - t2, "write": t4 - t3}
+    report.version = final.name
+    return report
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _inherit_meeting(papers: dict[str, Paper], passages: list[Passage]) -> None:
+    """A paper filed in a meeting's folder with no committee or date of its own (an appendix)
+    takes the ones its sibling papers agree on."""
+    by_folder: dict[str, list[Paper]] = {}
+    for paper in papers.values():
+        by_folder.setdefault(str(Path(paper.source).parent), []).append(paper)
+    for i, p in enumerate(passages):
+        if p.committee and p.meeting_date:
+            continue
+        siblings = by_folder.get(str(Path(p.source).parent), [])
+        if len(siblings) < 2 or str(Path(p.source).parent) in ("", "."):
+            continue
+        committee = Counter(s.committee for s in siblings if s.committee).most_common(1)
+        date = Counter(s.meeting_date for s in siblings if s.meeting_date).most_common(1)
+        passages[i] = replace(
+            p,
+            committee=p.committee or (committee[0][0] if committee else None),
+            meeting_date=p.meeting_date or (date[0][0] if date else None),
+            pack_date=p.pack_date or (date[0][0] if date else None),
+        )
+
+
+def _embed(
+    passages: list[Passage],
+    embedder: Embedder,
+    cache: dict[str, np.ndarray],
+    report: IngestReport,
+    tick: Progress,
+) -> np.ndarray:
+    keys = [embed_key(p) for p in passages]
+    todo: dict[str, str] = {}
+    for key, p in zip(keys, passages):
+        if key not in cache and key not in todo:
+            todo[key] = p.search_text()
+    report.embedded = len(todo)
+    report.reused = len(passages) - len(todo)
+    report.words_embedded = sum(len(t.split()) for t in todo.values())
+    items = list(todo.items())
+    # Longest first: batches of like length waste less padding.
+    items.sort(key=lambda kv: -len(kv[1]))
+    batch = 64
+    for i in range(0, len(items), batch):
+        chunk = items[i : i + batch]
+        vecs = embedder.encode([t for _, t in chunk], batch_size=32)
+        for (key, _), vec in zip(chunk, vecs):
+            cache[key] = vec
+        tick("embed", min(i + batch, len(items)), len(items))
+    dim = embedder.dim if not cache else len(next(iter(cache.values())))
+    if not passages:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.stack([cache[k] for k in keys]).astype(np.float32)
+

@@ -1,0 +1,287 @@
+"""The index on disk: a folder of plain files, swapped in atomically, never unpickled.
+
+    DIR/
+      current -> versions/20261124T130501-3f2a   (a symlink, replaced in one rename)
+      versions/<id>/
+        manifest.json     format, model, dimension, settings, papers with hashes, file checksums
+        passages.jsonl    one Passage per line
+        papers.jsonl      each paper's text, pages and layout (for "show in paper")
+        embeddings.npy    float32, one row per passage (allow_pickle=False)
+        dense.faiss       FAISS's own format
+        bm25/             bm25s's JSON and .npy files
+        acronyms.json     "MASH" -> "Multi-Agency Safeguarding Hub", learned from the papers
+      files/<sha256>.pdf  the original papers, by content, for the app to serve
+      .lock               one writer at a time
+
+A crash before the rename leaves ``current`` on the previous version; readers that opened
+the old version keep their files (Linux keeps unlinked files open).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from index.model import AgendaItem, PageSpan, Paper, Passage, Span
+
+FORMAT_VERSION = 1
+HNSW_ABOVE = 200_000  # flat search past this size breaks the latency target (see docs/BENCHMARKS.md)
+
+
+class IndexError_(Exception):
+    """Base for problems with an index folder; messages say what to do next."""
+
+
+class IndexMissing(IndexError_):
+    pass
+
+
+class IndexCorrupt(IndexError_):
+    pass
+
+
+class IndexMismatch(IndexError_):
+    """Built with another model or an older format."""
+
+
+class IndexLocked(IndexError_):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    target_words: int = 150
+    min_words: int = 80
+    max_words: int = 250
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def paper_to_json(paper: Paper) -> dict[str, Any]:
+    return dataclasses.asdict(paper)
+
+
+def paper_from_json(data: dict[str, Any]) -> Paper:
+    return Paper(
+        **{
+            **data,
+            "pages": tuple(PageSpan(**p) for p in data["pages"]),
+            "agenda": tuple(AgendaItem(**a) for a in data["agenda"]),
+            "items": tuple(Span(**s) for s in data["items"]),
+            "records": tuple(Span(**s) for s in data["records"]),
+            "headers": tuple(Span(**s) for s in data["headers"]),
+        }
+    )
+
+
+@contextmanager
+def writer_lock(index_dir: Path, wait: bool = False) -> Iterator[None]:
+    """One writer at a time; a second ingest is told, not left to corrupt the first."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError as err:
+            raise IndexLocked(f"another ingest is writing {index_dir}; wait for it to finish and try again") from err
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def current_version(index_dir: Path) -> Path:
+    link = index_dir / "current"
+    if not link.exists():
+        if not index_dir.exists():
+            raise IndexMissing(f"no index at {index_dir}: build one with `committee-qa ingest PATH --index {index_dir}`")
+        raise IndexMissing(
+            f"{index_dir} holds no finished index (an ingest may have been stopped): "
+            f"run `committee-qa ingest PATH --index {index_dir}` again"
+        )
+    return link.resolve()
+
+
+def write_version(
+    index_dir: Path,
+    *,
+    passages: list[Passage],
+    papers: list[Paper],
+    embeddings: np.ndarray,
+    model: dict[str, Any],
+    settings: Settings,
+    acronyms: dict[str, str],
+    originals: dict[str, Path],
+    paths: dict[str, str] | None = None,
+) -> Path:
+    """Write a complete new version and swap it in. Call inside :func:`writer_lock`."""
+    import bm25s
+    import faiss
+
+    from index.tokens import bm25_tokens
+
+    versions = index_dir / "versions"
+    versions.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=versions))
+    try:
+        with (tmp / "passages.jsonl").open("w", encoding="utf-8") as f:
+            for p in passages:
+                f.write(json.dumps(p.to_json(), ensure_ascii=False) + "\n")
+        with (tmp / "papers.jsonl").open("w", encoding="utf-8") as f:
+            for paper in papers:
+                f.write(json.dumps(paper_to_json(paper), ensure_ascii=False) + "\n")
+        np.save(tmp / "embeddings.npy", np.ascontiguousarray(embeddings, dtype=np.float32), allow_pickle=False)
+        faiss.write_index(build_faiss(embeddings), str(tmp / "dense.faiss"))
+        retriever = bm25s.BM25()
+        corpus_tokens = [bm25_tokens(p.search_text()) or [""] for p in passages]
+        retriever.index(corpus_tokens, show_progress=False)
+        retriever.save(str(tmp / "bm25"), show_progress=False)
+        (tmp / "acronyms.json").write_text(json.dumps(acronyms, ensure_ascii=False, indent=0))
+
+        files_dir = index_dir / "files"
+        files_dir.mkdir(exist_ok=True)
+        for content_hash, path in originals.items():
+            target = files_dir / f"{content_hash}{path.suffix.lower()}"
+            if not target.exists():
+                part = target.with_suffix(target.suffix + ".part")
+                shutil.copyfile(path, part)
+                os.replace(part, target)
+
+        checksums = {
+            str(f.relative_to(tmp)): _sha256(f) for f in sorted(tmp.rglob("*")) if f.is_file()
+        }
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "model": model,
+            "settings": dataclasses.asdict(settings),
+            "counts": {
+                "papers": len(papers),
+                "passages": len(passages),
+                "pages": sum(p.page_count for p in papers),
+            },
+            "papers": [
+                {
+                    "source": p.source,
+                    "path": (paths or {}).get(p.source, ""),
+                    "doc": p.doc,
+                    "content_hash": p.content_hash,
+                    "kind": p.kind,
+                    "committee": p.committee,
+                    "meeting_date": p.meeting_date,
+                    "title": p.title,
+                    "pages": p.page_count,
+                    "passages": sum(1 for x in passages if x.doc == p.doc and x.source == p.source),
+                }
+                for p in papers
+            ],
+            "files": checksums,
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
+        for f in tmp.rglob("*"):
+            if f.is_file():
+                with f.open("rb") as fh:
+                    os.fsync(fh.fileno())
+        final = versions / (time.strftime("%Y%m%dT%H%M%S-") + tmp.name[-6:])
+        os.rename(tmp, final)
+        # The swap: a new symlink renamed over the old one is atomic.
+        link_tmp = index_dir / f".current-{os.getpid()}"
+        if link_tmp.is_symlink() or link_tmp.exists():
+            link_tmp.unlink()
+        os.symlink(Path("versions") / final.name, link_tmp)
+        os.replace(link_tmp, index_dir / "current")
+        _fsync_dir(index_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _drop_old_versions(index_dir, keep=final)
+    return final
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _drop_old_versions(index_dir: Path, keep: Path) -> None:
+    for old in (index_dir / "versions").iterdir():
+        if old != keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def build_faiss(embeddings: np.ndarray):
+    """Flat inner product while exact search is fast enough; HNSW beyond."""
+    import faiss
+
+    n, dim = embeddings.shape if embeddings.ndim == 2 and embeddings.size else (0, embeddings.shape[-1] if embeddings.ndim == 2 else 384)
+    if n > HNSW_ABOVE:
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+    else:
+        index = faiss.IndexFlatIP(dim)
+    if n:
+        index.add(np.ascontiguousarray(embeddings, dtype=np.float32))
+    return index
+
+
+def read_manifest(version: Path) -> dict[str, Any]:
+    path = version / "manifest.json"
+    try:
+        manifest = json.loads(path.read_text())
+    except FileNotFoundError as err:
+        raise IndexCorrupt(f"{version} has no manifest.json: rebuild it with `committee-qa ingest`") from err
+    except json.JSONDecodeError as err:
+        raise IndexCorrupt(f"{path} is not valid JSON ({err}): rebuild the index with `committee-qa ingest`") from err
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatch(
+            f"index format {manifest.get('format_version')} but this committee-qa reads format {FORMAT_VERSION}: "
+            "rebuild it with `committee-qa ingest PATH --index DIR`"
+        )
+    return manifest
+
+
+def verify_files(version: Path, manifest: dict[str, Any]) -> None:
+    """Every file the manifest lists is there with the checksum it had when written."""
+    for name, expected in manifest.get("files", {}).items():
+        path = version / name
+        if not path.exists():
+            raise IndexCorrupt(f"index file {name} is missing: rebuild the index with `committee-qa ingest`")
+        if _sha256(path) != expected:
+            raise IndexCorrupt(
+                f"index file {name} is damaged (checksum differs from the manifest): "
+                "rebuild the index with `committee-qa ingest`"
+            )
+
+
+def load_passages(version: Path) -> list[Passage]:
+    with (version / "passages.jsonl").open(encoding="utf-8") as f:
+        return [Passage.from_json(json.loads(line)) for line in f if line.strip()]
+
+
+def load_papers(version: Path) -> list[Paper]:
+    with (version / "papers.jsonl").open(encoding="utf-8") as f:
+        return [paper_from_json(json.loads(line)) for line in f if line.strip()]
+
+
+def load_embeddings(version: Path) -> np.ndarray:
+    return np.load(version / "embeddings.npy", allow_pickle=False)

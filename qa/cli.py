@@ -1,0 +1,290 @@
+"""``committee-qa``: a thin command line over ``index`` and ``qa``.
+
+Exit codes scripts can rely on:
+  0 done · 1 bad input (question, filters, files) · 2 usage · 3 index missing, damaged or
+  built with another model/format · 4 another ingest holds the lock
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INDEX, EXIT_LOCKED = 0, 1, 2, 3, 4
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int = EXIT_INPUT) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _embedder(model: str | None):
+    from index.embed import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(model)
+
+
+def _open(args) -> Any:
+    from qa.retrieve import open_index
+
+    return open_index(Path(args.index), _embedder(getattr(args, "model", None)))
+
+
+def _filters(args):
+    from index.model import Filters
+
+    return Filters(
+        committees=tuple(args.committee or ()),
+        date_from=args.date_from,
+        date_to=args.date_to,
+        kinds=tuple(args.kind or ()),
+        docs=tuple(args.paper or ()),
+    )
+
+
+def read_questions(path: str) -> Iterator[dict]:
+    """Question-set lines ({"id", "question", ...}); a bad line is an error naming its number."""
+    handle = sys.stdin if path == "-" else open(path, encoding="utf-8")
+    with handle:
+        for n, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                q = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise CliError(f"{path}, line {n}: not valid JSON ({err.msg})") from err
+            if not isinstance(q, dict) or "question" not in q:
+                raise CliError(f'{path}, line {n}: expected an object with "id" and "question"')
+            q.setdefault("id", str(n))
+            yield q
+
+
+def _print_jsonl(obj: dict) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+# --- commands ----------------------------------------------------------------------
+
+
+def cmd_ingest(args) -> int:
+    from index.ingest import ingest
+    from index.pdfread import ReadLimits
+
+    paths = [Path(p) for p in args.paths]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing and len(missing) == len(paths):
+        raise CliError(f"nothing to ingest: {', '.join(missing)} not found")
+    bar = _progress_bar()
+    report = ingest(
+        paths,
+        Path(args.index),
+        _embedder(args.model),
+        prune=args.prune,
+        limits=ReadLimits(timeout_s=args.timeout),
+        progress=bar,
+    )
+    bar.close()
+    print(report.summary(), file=sys.stderr)
+    return EXIT_OK
+
+
+class _progress_bar:
+    """A tqdm bar per stage on stderr; quiet when stderr is not a terminal."""
+
+    def __init__(self) -> None:
+        self.bars: dict[str, Any] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if stage not in self.bars:
+            self.bars[stage] = tqdm(total=total, desc=stage, unit="passage" if stage == "embed" else "file",
+                                    file=sys.stderr, disable=not sys.stderr.isatty())
+        bar = self.bars[stage]
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def cmd_parse(args) -> int:
+    from index.chunk import chunk_paper
+    from index.read import read_paper
+    from qa.render import citation_line, passage_json
+
+    path = Path(args.file)
+    if not path.exists():
+        raise CliError(f"{path} not found")
+    paper = read_paper(path)
+    passages = chunk_paper(paper)
+    if args.json:
+        _print_jsonl(
+            {
+                "source": paper.source,
+                "doc": paper.doc,
+                "format": paper.format,
+                "kind": paper.kind,
+                "committee": paper.committee,
+                "meeting_date": paper.meeting_date,
+                "title": paper.title,
+                "pages": paper.page_count,
+                "agenda": [vars(a) for a in paper.agenda],
+                "minutes": [{"start": r.start, "end": r.end, "meeting_date": r.value} for r in paper.records],
+                "passages": [passage_json(p) | {"context": p.context, "is_table": p.is_table} for p in passages],
+            }
+        )
+        return EXIT_OK
+    print(f"{paper.source}  [{paper.format}, {paper.page_count} pages]")
+    print(f"  kind: {paper.kind}\n  committee: {paper.committee}\n  meeting: {paper.meeting_date}\n  title: {paper.title}")
+    if paper.agenda:
+        print("  agenda:")
+        for a in paper.agenda:
+            pages = f" (pages {a.first_page}–{a.last_page})" if a.first_page else ""
+            print(f"    {a.number}. {a.title}{pages}")
+    for r in paper.records:
+        print(f"  minutes of {r.value}: characters {r.start}–{r.end}")
+    print(f"  {len(passages)} passages:")
+    for p in passages:
+        words = len(p.text.split())
+        print(f"  - [{citation_line(p)}] {words} words{' (table)' if p.is_table else ''}")
+        print(f"      {p.text[:140]!r}")
+    return EXIT_OK
+
+
+def cmd_search(args) -> int:
+    from qa.render import citation_line, hit_json
+    from qa.retrieve import search
+
+    index = _open(args)
+    filters = _filters(args)
+    if args.questions:
+        for q in read_questions(args.questions):
+            hits = _guarded(lambda: search(index, q["question"], k=args.k, filters=filters, retriever=args.retriever), q)
+            _print_jsonl({"id": q["id"], "passages": [hit_json(h) for h in hits or []], **_error_of(hits)})
+        return EXIT_OK
+    if not args.question:
+        raise CliError("give a question, or --questions FILE", EXIT_USAGE)
+    hits = search(index, args.question, k=args.k, filters=filters, retriever=args.retriever)
+    if args.json:
+        _print_jsonl({"question": args.question, "passages": [hit_json(h) for h in hits]})
+        return EXIT_OK
+    for n, h in enumerate(hits, 1):
+        print(f"{n}. [{h.score:.3f}] {citation_line(h.passage)}")
+        print("   " + " ".join(h.passage.text.split())[:400])
+        for loc in h.also_in[:3]:
+            print(f"   also in: {loc.source} p. {loc.page}")
+        print()
+    return EXIT_OK
+
+
+class _Failed(list):
+    """An empty result that remembers why (a bad question in a batch does not stop the batch)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+
+def _guarded(fn, q):
+    from qa.query import BadQuestion
+    from qa.retrieve import NoMatchingPassages
+
+    try:
+        return fn()
+    except (BadQuestion, NoMatchingPassages) as err:
+        return _Failed(str(err))
+
+
+def _error_of(result) -> dict:
+    return {"error": result.message} if isinstance(result, _Failed) else {}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="committee-qa", description="Ask questions of council committee papers.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="read papers (files or folders) into an index")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--index", required=True)
+    p.add_argument("--model", help="a local sentence-transformers folder (default: bundled all-MiniLM-L6-v2)")
+    p.add_argument("--prune", action="store_true", help="drop papers whose files are gone")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds allowed to read one PDF")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("parse", help="show how one paper is read: metadata, agenda, passages")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_parse)
+
+    def query_args(p: argparse.ArgumentParser) -> None:
+        from qa.retrieve import DEFAULT_RETRIEVER, retriever_names
+
+        p.add_argument("question", nargs="?")
+        p.add_argument("--index", default=os.environ.get("COMMITTEE_QA_INDEX", "data/index"))
+        p.add_argument("--questions", help="a question set (JSON Lines); prints JSON Lines")
+        p.add_argument("--k", type=int, default=10)
+        p.add_argument("--retriever", default=DEFAULT_RETRIEVER, choices=retriever_names())
+        p.add_argument("--json", action="store_true")
+        p.add_argument("--model")
+        p.add_argument("--committee", action="append", help="only this committee (repeatable)")
+        p.add_argument("--from", dest="date_from", help="meetings on or after YYYY-MM-DD")
+        p.add_argument("--to", dest="date_to", help="meetings on or before YYYY-MM-DD")
+        p.add_argument("--kind", action="append", help="document kind: minutes, report, agenda_pack, ...")
+        p.add_argument("--paper", action="append", help="only this paper (doc name or source path)")
+
+    p = sub.add_parser("search", help="rank passages for a question")
+    query_args(p)
+    p.set_defaults(func=cmd_search)
+
+    for extra in _extra_commands:
+        extra(sub, query_args)
+    return parser
+
+
+# Commands that live in their own modules register here (ask, chat, eval, bench, pg).
+_extra_commands: list = []
+
+
+def main(argv: list[str] | None = None) -> int:
+    from index.embed import ModelNotFound
+    from index.pdfread import UnreadablePaper
+    from index.store import IndexCorrupt, IndexError_, IndexLocked, IndexMismatch, IndexMissing
+    from qa.query import BadQuestion
+    from qa.retrieve import NoMatchingPassages
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except CliError as err:
+        print(f"committee-qa: {err}", file=sys.stderr)
+        return err.code
+    except (BadQuestion, NoMatchingPassages, UnreadablePaper, ValueError) as err:
+        print(f"committee-qa: {err}", file=sys.stderr)
+        return EXIT_INPUT
+    except IndexLocked as err:
+        print(f"committee-qa: {err}", file=sys.stderr)
+        return EXIT_LOCKED
+    except (IndexMissing, IndexCorrupt, IndexMismatch, IndexError_, ModelNotFound) as err:
+        print(f"committee-qa: {err}", file=sys.stderr)
+        return EXIT_INDEX
+    except BrokenPipeError:
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

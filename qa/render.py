@@ -1,0 +1,92 @@
+"""Hits and answers as plain JSON (the contract in eval/README) and as text a person reads."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from index.model import Citation, Hit, Location, Passage
+
+
+def passage_json(passage: Passage, score: float | None = None) -> dict[str, Any]:
+    return {
+        "id": passage.id,
+        "text": passage.text,
+        "source": passage.source,
+        "doc": passage.doc,
+        "page": passage.page,
+        "page_end": passage.page_end,
+        "printed_page": passage.printed_page,
+        "printed_page_end": passage.printed_page_end,
+        "committee": passage.committee,
+        "meeting_date": passage.meeting_date,
+        "pack_date": passage.pack_date,
+        "kind": passage.kind,
+        "agenda_item": passage.agenda_item,
+        "item_title": passage.item_title,
+        "section": passage.section,
+        **({"score": round(score, 6)} if score is not None else {}),
+    }
+
+
+def location_json(loc: Location) -> dict[str, Any]:
+    return {
+        "source": loc.source,
+        "doc": loc.doc,
+        "page": loc.page,
+        "page_end": loc.page_end,
+        "printed_page": loc.printed_page,
+        "committee": loc.committee,
+        "meeting_date": loc.meeting_date,
+        "agenda_item": loc.agenda_item,
+        "item_title": loc.item_title,
+    }
+
+
+def hit_json(hit: Hit) -> dict[str, Any]:
+    return {
+        **passage_json(hit.passage, hit.score),
+        "retriever": hit.retriever,
+        "also_in": [location_json(loc) for loc in hit.also_in],
+    }
+
+
+def long_date(iso: str | None) -> str | None:
+    if not iso:
+        return None
+    d = date.fromisoformat(iso)
+    return f"{d.day} {d.strftime('%B %Y')}"
+
+
+def page_text(page: int | None, page_end: int | None, printed: str | None, printed_end: str | None = None) -> str | None:
+    """"p. 6 (PDF p. 8)", "pp. 11–15", or None when the page is unknown."""
+    if page is None:
+        return f"p. {printed}" if printed else None
+    same = page_end in (None, page)
+    if printed and str(printed) != str(page):
+        label = f"p. {printed}" if same or not printed_end or printed_end == printed else f"pp. {printed}–{printed_end}"
+        pdf = f"PDF p. {page}" if same else f"PDF pp. {page}–{page_end}"
+        return f"{label} ({pdf})"
+    return f"p. {page}" if same else f"pp. {page}–{page_end}"
+
+
+def citation_line(c: Citation | Passage) -> str:
+    """Committee · meeting (pack) · item · page · paper — the line under each quote."""
+    parts = []
+    if c.committee:
+        parts.append(c.committee)
+    meeting = long_date(c.meeting_date)
+    pack = long_date(c.pack_date)
+    if meeting and pack and c.meeting_date != c.pack_date:
+        parts.append(f"minutes of {meeting}, in the pack for {pack}")
+    elif meeting or pack:
+        parts.append(f"meeting of {meeting or pack}")
+    if c.agenda_item:
+        parts.append(f"item {c.agenda_item}" + (f" – {c.item_title}" if c.item_title else ""))
+    elif c.item_title:
+        parts.append(c.item_title)
+    pages = page_text(c.page, c.page_end, c.printed_page, getattr(c, "printed_page_end", None))
+    if pages:
+        parts.append(pages)
+    parts.append(c.source)
+    return " · ".join(parts)

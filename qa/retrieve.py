@@ -1,0 +1,306 @@
+"""Rank passages for a question: ``bm25``, ``dense``, ``hybrid`` (fused) and ``rerank``.
+
+Open an index once; it is read-only and safe to share between threads::
+
+    >>> idx = open_index(Path("data/index"), SentenceTransformerEmbedder())  # doctest: +SKIP
+    >>> hits = search(idx, "How many children were waiting to be adopted?", k=5)  # doctest: +SKIP
+    >>> hits[0].passage.page, hits[0].retriever  # doctest: +SKIP
+    (4, 'hybrid')
+
+Identical or near-identical passages (the same minutes in two packs, a report and its
+appendix) come back as one hit whose ``also_in`` lists the other places.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from index.embed import Embedder
+from index.model import Filters, Hit, Paper, Passage
+from index.store import (
+    IndexMismatch,
+    current_version,
+    load_embeddings,
+    load_papers,
+    load_passages,
+    read_manifest,
+    verify_files,
+)
+from index.tokens import bm25_tokens
+from qa.fusion import convex, rrf
+from qa.query import Query, date_match, names_dates, understand
+
+CANDIDATES = 100  # per path, before fusion
+
+
+class NoMatchingPassages(LookupError):
+    """The filters leave nothing to search."""
+
+
+@dataclass(frozen=True)
+class HybridSettings:
+    """The default configuration, chosen on the development questions (docs/EVAL.md)."""
+
+    fusion: str = "convex"
+    dense_weight: float = 0.5
+    rrf_k: float = 60.0
+    date_boost: float = 0.15
+    committee_boost: float = 0.05
+    rerank_depth: int = 30
+
+
+@dataclass
+class Index:
+    """An opened index version: passages, BM25, FAISS, acronyms. Read-only after open."""
+
+    path: Path
+    version: Path
+    manifest: dict
+    passages: list[Passage]
+    embeddings: np.ndarray
+    faiss_index: object
+    bm25: object
+    acronyms: dict[str, str]
+    embedder: Embedder | None
+    settings: HybridSettings = field(default_factory=HybridSettings)
+
+    @cached_property
+    def committees(self) -> list[str]:
+        return sorted({p.committee for p in self.passages if p.committee})
+
+    @cached_property
+    def papers(self) -> dict[str, Paper]:
+        return {p.source: p for p in load_papers(self.version)}
+
+    def file_for(self, source: str) -> Path | None:
+        """The original file of a paper, from the index's own store."""
+        for entry in self.manifest["papers"]:
+            if entry["source"] == source:
+                for candidate in (self.path / "files").glob(f"{entry['content_hash']}.*"):
+                    return candidate
+        return None
+
+
+def open_index(index_dir: Path, embedder: Embedder | None = None, *, verify: bool = True) -> Index:
+    """Open the current version of an index. Refuses an index built with another model."""
+    import bm25s
+    import faiss
+
+    version = current_version(index_dir)
+    manifest = read_manifest(version)
+    if verify:
+        verify_files(version, manifest)
+    if embedder is not None and manifest["model"]["name"] != embedder.name:
+        raise IndexMismatch(
+            f"{index_dir} was built with the model {manifest['model']['name']!r} but the question would be "
+            f"embedded with {embedder.name!r}: use the same --model, or rebuild the index with this one"
+        )
+    passages = load_passages(version)
+    embeddings = load_embeddings(version)
+    faiss_index = faiss.read_index(str(version / "dense.faiss"))
+    if hasattr(faiss_index, "hnsw"):
+        faiss_index.hnsw.efSearch = 128
+    bm25 = bm25s.BM25.load(str(version / "bm25"), load_corpus=False)
+    acronyms = json.loads((version / "acronyms.json").read_text())
+    return Index(
+        path=index_dir,
+        version=version,
+        manifest=manifest,
+        passages=passages,
+        embeddings=embeddings,
+        faiss_index=faiss_index,
+        bm25=bm25,
+        acronyms=acronyms,
+        embedder=embedder,
+    )
+
+
+# --- the two paths -------------------------------------------------------------------
+
+
+def _mask(index: Index, filters: Filters) -> np.ndarray | None:
+    if filters.is_empty():
+        return None
+    mask = np.fromiter((filters.admits(p) for p in index.passages), dtype=bool, count=len(index.passages))
+    if not mask.any():
+        raise NoMatchingPassages(
+            "no indexed passage matches these filters (committee, dates, kind or paper); widen or clear them"
+        )
+    return mask
+
+
+def bm25_scores(index: Index, text: str, mask: np.ndarray | None, n: int) -> dict[int, float]:
+    vocab = index.bm25.vocab_dict
+    tokens = [t for t in bm25_tokens(text) if t in vocab]
+    if not tokens:
+        return {}
+    scores = index.bm25.get_scores(tokens)
+    if mask is not None:
+        scores = np.where(mask, scores, 0.0)
+    n = min(n, len(scores))
+    top = np.argpartition(-scores, n - 1)[:n]
+    return {int(i): float(scores[i]) for i in top if scores[i] > 0}
+
+
+def question_vector(index: Index, text: str) -> np.ndarray:
+    if index.embedder is None:
+        raise ValueError("this index was opened without an embedder; dense search needs one")
+    return index.embedder.encode([text])[0]
+
+
+def dense_scores(index: Index, vector: np.ndarray, mask: np.ndarray | None, n: int) -> dict[int, float]:
+    if not len(index.passages):
+        return {}
+    if mask is not None:
+        ids = np.flatnonzero(mask)
+        scores = index.embeddings[ids] @ vector
+        n = min(n, len(ids))
+        top = np.argpartition(-scores, n - 1)[:n]
+        return {int(ids[i]): float(scores[i]) for i in top}
+    scores, ids = index.faiss_index.search(vector[None, :].astype(np.float32), min(n, len(index.passages)))
+    return {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
+
+
+# --- ranking ------------------------------------------------------------------------
+
+
+def _boosts(index: Index, query: Query, ids: np.ndarray) -> np.ndarray:
+    """Meetings and committees a question names lift the passages that record them."""
+    s = index.settings
+    out = np.zeros(len(ids))
+    if names_dates(query):
+        for j, i in enumerate(ids):
+            p = index.passages[i]
+            out[j] += s.date_boost * max(date_match(query, p.meeting_date), 0.5 * date_match(query, p.pack_date))
+    if query.committees:
+        for j, i in enumerate(ids):
+            c = (index.passages[i].committee or "").lower()
+            out[j] += s.committee_boost * any(q.lower() in c for q in query.committees)
+    return out
+
+
+def _fuse(index: Index, query: Query, bm: dict[int, float], de: dict[int, float], method: str) -> tuple[np.ndarray, np.ndarray]:
+    ids = np.array(sorted(set(bm) | set(de)), dtype=np.int64)
+    if not len(ids):
+        return ids, np.zeros(0)
+    b = np.array([bm.get(int(i), np.nan) for i in ids])
+    d = np.array([de.get(int(i), np.nan) for i in ids])
+    s = index.settings
+    if method == "rrf":
+        fused = rrf([b, d], k=s.rrf_k, weights=[1 - s.dense_weight, s.dense_weight]) * s.rrf_k
+    else:
+        fused = convex([b, d], weights=[1 - s.dense_weight, s.dense_weight])
+    return ids, fused + _boosts(index, query, ids)
+
+
+def _single(index: Index, query: Query, scores: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
+    ids = np.array(sorted(scores), dtype=np.int64)
+    return ids, np.array([scores[int(i)] for i in ids])
+
+
+def _ranked(ids: np.ndarray, scores: np.ndarray) -> list[tuple[int, float]]:
+    order = np.argsort(-scores, kind="stable")
+    return [(int(ids[o]), float(scores[o])) for o in order]
+
+
+def run_bm25(index: Index, query: Query, mask, n: int) -> list[tuple[int, float]]:
+    return _ranked(*_single(index, query, bm25_scores(index, query.expanded, mask, n)))
+
+
+def run_dense(index: Index, query: Query, mask, n: int) -> list[tuple[int, float]]:
+    vec = question_vector(index, query.expanded)
+    return _ranked(*_single(index, query, dense_scores(index, vec, mask, n)))
+
+
+def run_hybrid(index: Index, query: Query, mask, n: int, method: str | None = None) -> list[tuple[int, float]]:
+    bm = bm25_scores(index, query.expanded, mask, max(n, CANDIDATES))
+    de = dense_scores(index, question_vector(index, query.expanded), mask, max(n, CANDIDATES))
+    return _ranked(*_fuse(index, query, bm, de, method or index.settings.fusion))
+
+
+def run_rerank(index: Index, query: Query, mask, n: int) -> list[tuple[int, float]]:
+    from qa.rerank import rerank
+
+    first = run_hybrid(index, query, mask, n)
+    return rerank(index, query, first, depth=index.settings.rerank_depth)
+
+
+RETRIEVERS: dict[str, Callable[..., list[tuple[int, float]]]] = {
+    "bm25": run_bm25,
+    "dense": run_dense,
+    "hybrid": run_hybrid,
+    "rerank": run_rerank,
+}
+DEFAULT_RETRIEVER = "hybrid"
+
+
+def retriever_names() -> list[str]:
+    return list(RETRIEVERS)
+
+
+# --- de-duplication -----------------------------------------------------------------
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def _shingles(text: str, n: int = 5) -> set[int]:
+    toks = _TOKEN.findall(text.lower())
+    return {hash(" ".join(toks[i : i + n])) for i in range(max(1, len(toks) - n + 1))}
+
+
+def near_duplicate(a: set[int], b: set[int], threshold: float = 0.6) -> bool:
+    """Containment of the smaller in the larger: a paragraph quoted whole in a longer
+    passage is a repeat even though the two differ in length."""
+    if not a or not b:
+        return False
+    return len(a & b) / min(len(a), len(b)) >= threshold
+
+
+def dedupe(index: Index, ranked: list[tuple[int, float]], k: int, retriever: str) -> list[Hit]:
+    hits: list[tuple[Passage, float, list]] = []
+    seen_hash: dict[str, int] = {}
+    kept_shingles: list[set[int]] = []
+    for i, score in ranked:
+        p = index.passages[i]
+        j = seen_hash.get(p.content_hash)
+        if j is None:
+            sh = _shingles(p.text)
+            j = next((n for n, other in enumerate(kept_shingles) if near_duplicate(sh, other)), None)
+        if j is not None:
+            if len(hits[j][2]) < 20:
+                hits[j][2].append(p.location())
+            continue
+        if len(hits) >= k:
+            # Enough distinct hits: a later copy of a kept hit still adds its location.
+            continue
+        seen_hash[p.content_hash] = len(hits)
+        kept_shingles.append(_shingles(p.text))
+        hits.append((p, score, []))
+    return [Hit(passage=p, score=s, retriever=retriever, also_in=tuple(locs)) for p, s, locs in hits]
+
+
+def search(
+    index: Index,
+    question: str,
+    k: int = 10,
+    filters: Filters = Filters(),
+    retriever: str = DEFAULT_RETRIEVER,
+) -> list[Hit]:
+    """The ``k`` best distinct passages for ``question``."""
+    try:
+        run = RETRIEVERS[retriever]
+    except KeyError:
+        raise ValueError(f"unknown retriever {retriever!r}; choose one of: {', '.join(RETRIEVERS)}") from None
+    if k < 1:
+        raise ValueError("k must be at least 1")
+    query = understand(question, index.acronyms, index.committees)
+    mask = _mask(index, filters)
+    ranked = run(index, query, mask, max(CANDIDATES, 3 * k))
+    return dedupe(index, ranked[: max(CANDIDATES, 5 * k)], k, retriever)
