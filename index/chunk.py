@@ -283,3 +283,44 @@ def _page_span(paper: Paper, start: int, end: int):
     if not paper.pages:
         return None, None
     return paper.pages[i], paper.pages[j]
+
+
+UNIT_MAX_WORDS = 60
+UNIT_MIN_WORDS = 6
+
+
+def sentence_units(text: str, start: int, end: int, is_table: bool = False) -> list[tuple[int, int]]:
+    """Sentence-sized spans of ``text[start:end]`` (a table: its rows), the units embedded.
+
+    MiniLM was trained on sentence-length text: one vector per sentence, a passage scored
+    by its best sentence, matches a question better than one vector for 150 words.
+    Spans shorter than UNIT_MIN_WORDS join the next; longer than UNIT_MAX_WORDS are cut.
+    """
+    raw: list[tuple[int, int]] = []
+    if is_table:
+        pos = start
+        for line in text[start:end].split("\n"):
+            if line.strip():
+                raw.append((pos, pos + len(line)))
+            pos += len(line) + 1
+    else:
+        for para in re.finditer(r"[^\n]+(?:\n[^\n]+)*", text[start:end]):
+            p0, piece = start + para.start(), para.group()
+            cut = 0
+            for b in [m.end() for m in SENTENCE_END.finditer(piece)] + [len(piece)]:
+                if piece[cut:b].strip():
+                    raw.append((p0 + cut, p0 + b))
+                cut = b
+    merged: list[tuple[int, int]] = []
+    for s, e in raw:
+        if merged and len(WORD.findall(text[merged[-1][0] : merged[-1][1]])) < UNIT_MIN_WORDS:
+            merged[-1] = (merged[-1][0], e)
+        else:
+            merged.append((s, e))
+    units: list[tuple[int, int]] = []
+    for s, e in merged:
+        words = list(WORD.finditer(text, s, e))
+        for k in range(0, len(words), UNIT_MAX_WORDS):
+            piece = words[k : k + UNIT_MAX_WORDS]
+            units.append((piece[0].start(), piece[-1].end()))
+    return units

@@ -22,11 +22,12 @@ from typing import Callable
 
 import numpy as np
 
-from index.chunk import chunk_paper
+from index.chunk import chunk_paper, sentence_units
 from index.embed import Embedder
 from index.model import Paper, Passage
 from index.pdfread import ReadLimits, UnreadablePaper
 from index.read import SUPPORTED_SUFFIXES, read_paper
+from index.tokens import strip_tags
 from index.store import (
     IndexMismatch,
     IndexMissing,
@@ -53,8 +54,8 @@ class IngestReport:
     unchanged: int = 0
     removed: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
-    embedded: int = 0  # passages sent to the model this run
-    reused: int = 0  # vectors taken from the cache or from an identical passage
+    embedded: int = 0  # sentence units sent to the model this run
+    reused: int = 0  # unit vectors taken from the cache or from an identical unit
     words_embedded: int = 0
     words_total: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
@@ -64,7 +65,7 @@ class IngestReport:
         lines = [
             f"{self.papers} papers, {self.pages} pages, {self.passages} passages in the index",
             f"{len(self.added)} added, {len(self.updated)} updated, {self.unchanged} unchanged, "
-            f"{len(self.removed)} removed; {self.embedded} passages embedded, {self.reused} reused",
+            f"{len(self.removed)} removed; {self.embedded} sentences embedded, {self.reused} reused from the cache",
         ]
         if self.skipped:
             lines.append(f"{len(self.skipped)} skipped:")
@@ -85,8 +86,26 @@ def find_files(paths: list[Path]) -> list[tuple[Path, Path]]:
     return found
 
 
-def embed_key(passage: Passage) -> str:
-    return hashlib.sha1(passage.search_text().encode()).hexdigest()
+def passage_units(passages: list[Passage]) -> tuple[np.ndarray, list[str]]:
+    """The sentence units of every passage: an (n, 3) array of (passage row, start, end)
+    offsets into the paper's text, and the text each is embedded as."""
+    rows: list[tuple[int, int, int]] = []
+    texts: list[str] = []
+    for i, p in enumerate(passages):
+        for s, e in sentence_units(p.text, 0, len(p.text), p.is_table):
+            words = " ".join(strip_tags(p.text[s:e]).split())
+            if not words:
+                continue
+            if p.is_table and p.context and len(words.split()) < 12:
+                # A short row means little without its column headers.
+                words = f"{' '.join(p.context.split()[:20])}: {words}"
+            rows.append((i, p.start + s, p.start + e))
+            texts.append(words)
+    return np.array(rows, dtype=np.int64).reshape(-1, 3), texts
+
+
+def embed_key(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()
 
 
 ACRONYM = re.compile(r"((?:[A-Z][\w'’]+|and|of|for|the|&|in|to)(?:[\s\-]+(?:[A-Z][\w'’]+|and|of|for|the|&|in|to)){1,7})\s+\(([A-Z][A-Za-z]{1,9})\)")
@@ -146,8 +165,10 @@ def ingest(
                 )
             passages = load_passages(version)
             vectors = load_embeddings(version)
-            for p, vec in zip(passages, vectors):
-                cache[embed_key(p)] = vec
+            _, old_texts = passage_units(passages)
+            for text, vec in zip(old_texts, vectors):
+                cache[embed_key(text)] = vec
+            for p in passages:
                 old_passages.setdefault(p.source, []).append(p)
             for paper in load_papers(version):
                 old_papers[paper.source] = paper
@@ -214,7 +235,8 @@ def ingest(
         _inherit_meeting(new_papers, all_passages)
         t2 = time.perf_counter()
 
-        vectors = _embed(all_passages, embedder, cache, report, tick)
+        units, unit_texts = passage_units(all_passages)
+        vectors = _embed(unit_texts, embedder, cache, report, tick)
         t3 = time.perf_counter()
 
         papers = [new_papers[s] for s in sorted(new_papers)]
@@ -223,6 +245,7 @@ def ingest(
             passages=all_passages,
             papers=papers,
             embeddings=vectors,
+            units=units,
             model={"name": embedder.name, "dim": int(vectors.shape[1]) if vectors.size else embedder.dim},
             settings=settings,
             acronyms=learn_acronyms(all_passages),
@@ -266,32 +289,31 @@ def _inherit_meeting(papers: dict[str, Paper], passages: list[Passage]) -> None:
 
 
 def _embed(
-    passages: list[Passage],
+    texts: list[str],
     embedder: Embedder,
     cache: dict[str, np.ndarray],
     report: IngestReport,
     tick: Progress,
 ) -> np.ndarray:
-    keys = [embed_key(p) for p in passages]
+    """Vectors for the unit texts: from the cache, else from the model, each distinct text once."""
+    keys = [embed_key(t) for t in texts]
     todo: dict[str, str] = {}
-    for key, p in zip(keys, passages):
+    for key, text in zip(keys, texts):
         if key not in cache and key not in todo:
-            todo[key] = p.search_text()
+            todo[key] = text
     report.embedded = len(todo)
-    report.reused = len(passages) - len(todo)
+    report.reused = len(texts) - len(todo)
     report.words_embedded = sum(len(t.split()) for t in todo.values())
     items = list(todo.items())
     # Longest first: batches of like length waste less padding.
     items.sort(key=lambda kv: -len(kv[1]))
-    batch = 64
+    batch = 256
     for i in range(0, len(items), batch):
         chunk = items[i : i + batch]
-        vecs = embedder.encode([t for _, t in chunk], batch_size=32)
+        vecs = embedder.encode([t for _, t in chunk], batch_size=64)
         for (key, _), vec in zip(chunk, vecs):
             cache[key] = vec
         tick("embed", min(i + batch, len(items)), len(items))
-    dim = embedder.dim if not cache else len(next(iter(cache.values())))
-    if not passages:
-        return np.zeros((0, dim), dtype=np.float32)
+    if not texts:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
     return np.stack([cache[k] for k in keys]).astype(np.float32)
-

@@ -6,7 +6,8 @@
         manifest.json     format, model, dimension, settings, papers with hashes, file checksums
         passages.jsonl    one Passage per line
         papers.jsonl      each paper's text, pages and layout (for "show in paper")
-        embeddings.npy    float32, one row per passage (allow_pickle=False)
+        embeddings.npy    float32, one row per sentence unit (allow_pickle=False)
+        units.npy         int64 (passage row, start, end) of each sentence unit
         dense.faiss       FAISS's own format
         bm25/             bm25s's JSON and .npy files
         acronyms.json     "MASH" -> "Multi-Agency Safeguarding Hub", learned from the papers
@@ -37,7 +38,7 @@ import numpy as np
 from index.model import AgendaItem, PageSpan, Paper, Passage, Span
 
 FORMAT_VERSION = 1
-HNSW_ABOVE = 200_000  # flat search past this size breaks the latency target (see docs/BENCHMARKS.md)
+HNSW_ABOVE = 1_000_000  # flat search past this size breaks the latency target (see docs/BENCHMARKS.md)
 
 
 class IndexError_(Exception):
@@ -125,6 +126,7 @@ def write_version(
     passages: list[Passage],
     papers: list[Paper],
     embeddings: np.ndarray,
+    units: np.ndarray,
     model: dict[str, Any],
     settings: Settings,
     acronyms: dict[str, str],
@@ -148,6 +150,7 @@ def write_version(
             for paper in papers:
                 f.write(json.dumps(paper_to_json(paper), ensure_ascii=False) + "\n")
         np.save(tmp / "embeddings.npy", np.ascontiguousarray(embeddings, dtype=np.float32), allow_pickle=False)
+        np.save(tmp / "units.npy", np.ascontiguousarray(units, dtype=np.int64), allow_pickle=False)
         faiss.write_index(build_faiss(embeddings), str(tmp / "dense.faiss"))
         retriever = bm25s.BM25()
         corpus_tokens = [bm25_tokens(p.search_text()) or [""] for p in passages]
@@ -175,6 +178,7 @@ def write_version(
             "counts": {
                 "papers": len(papers),
                 "passages": len(passages),
+                "sentences": int(len(units)),
                 "pages": sum(p.page_count for p in papers),
             },
             "papers": [
@@ -285,3 +289,7 @@ def load_papers(version: Path) -> list[Paper]:
 
 def load_embeddings(version: Path) -> np.ndarray:
     return np.load(version / "embeddings.npy", allow_pickle=False)
+
+
+def load_units(version: Path) -> np.ndarray:
+    return np.load(version / "units.npy", allow_pickle=False)

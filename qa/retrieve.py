@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 import numpy as np
 
@@ -30,6 +30,7 @@ from index.store import (
     load_embeddings,
     load_papers,
     load_passages,
+    load_units,
     read_manifest,
     verify_files,
 )
@@ -56,6 +57,16 @@ class HybridSettings:
     rerank_depth: int = 30
 
 
+class PassageStore(Protocol):
+    """What the rest of the code needs from an index, whichever engine holds it
+    (the embedded folder here, PostgreSQL in qa.pgstore)."""
+
+    committees: list[str]
+    acronyms: dict[str, str]
+
+    def search(self, question: str, k: int = 10, filters: Filters = Filters(), retriever: str = "hybrid") -> list[Hit]: ...
+
+
 @dataclass
 class Index:
     """An opened index version: passages, BM25, FAISS, acronyms. Read-only after open."""
@@ -64,7 +75,8 @@ class Index:
     version: Path
     manifest: dict
     passages: list[Passage]
-    embeddings: np.ndarray
+    embeddings: np.ndarray  # one row per sentence unit
+    units: np.ndarray  # (passage row, start, end) per unit
     faiss_index: object
     bm25: object
     acronyms: dict[str, str]
@@ -78,6 +90,11 @@ class Index:
     @cached_property
     def papers(self) -> dict[str, Paper]:
         return {p.source: p for p in load_papers(self.version)}
+
+    def search(
+        self, question: str, k: int = 10, filters: Filters = Filters(), retriever: str = "hybrid"
+    ) -> list[Hit]:
+        return search(self, question, k=k, filters=filters, retriever=retriever)
 
     def file_for(self, source: str) -> Path | None:
         """The original file of a paper, from the index's own store."""
@@ -104,6 +121,7 @@ def open_index(index_dir: Path, embedder: Embedder | None = None, *, verify: boo
         )
     passages = load_passages(version)
     embeddings = load_embeddings(version)
+    units = load_units(version)
     faiss_index = faiss.read_index(str(version / "dense.faiss"))
     if hasattr(faiss_index, "hnsw"):
         faiss_index.hnsw.efSearch = 128
@@ -115,6 +133,7 @@ def open_index(index_dir: Path, embedder: Embedder | None = None, *, verify: boo
         manifest=manifest,
         passages=passages,
         embeddings=embeddings,
+        units=units,
         faiss_index=faiss_index,
         bm25=bm25,
         acronyms=acronyms,
@@ -156,16 +175,26 @@ def question_vector(index: Index, text: str) -> np.ndarray:
 
 
 def dense_scores(index: Index, vector: np.ndarray, mask: np.ndarray | None, n: int) -> dict[int, float]:
-    if not len(index.passages):
+    """Passages scored by their best-matching sentence unit."""
+    if not len(index.units):
         return {}
+    owner = index.units[:, 0]
     if mask is not None:
-        ids = np.flatnonzero(mask)
-        scores = index.embeddings[ids] @ vector
-        n = min(n, len(ids))
-        top = np.argpartition(-scores, n - 1)[:n]
-        return {int(ids[i]): float(scores[i]) for i in top}
-    scores, ids = index.faiss_index.search(vector[None, :].astype(np.float32), min(n, len(index.passages)))
-    return {int(i): float(s) for s, i in zip(scores[0], ids[0]) if i >= 0}
+        unit_ids = np.flatnonzero(mask[owner])
+        sims = index.embeddings[unit_ids] @ vector
+    else:
+        # Enough units that ``n`` distinct passages almost always come back.
+        depth = min(len(index.units), max(8 * n, 400))
+        sims, unit_ids = index.faiss_index.search(vector[None, :].astype(np.float32), depth)
+        sims, unit_ids = sims[0], unit_ids[0]
+        keep = unit_ids >= 0
+        sims, unit_ids = sims[keep], unit_ids[keep]
+    best: dict[int, float] = {}
+    for uid, sim in zip(owner[unit_ids].tolist(), sims.tolist()):
+        if sim > best.get(uid, -2.0):
+            best[uid] = sim
+    top = sorted(best.items(), key=lambda kv: -kv[1])[:n]
+    return dict(top)
 
 
 # --- ranking ------------------------------------------------------------------------
