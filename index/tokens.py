@@ -19,7 +19,8 @@ STOP_WORDS = frozenset(
     """a an and are as at be been but by for from had has have he her his i if in into is it its
     of on or our she so than that the their them then there these they this those to was we were
     what when where which who whom will with would you your do does did can could should may might
-    shall about also how any all more most such""".split()
+    shall about also how any all more most such aren isn wasn weren don doesn didn hasn haven
+    hadn won wouldn shouldn couldn""".split()
 )
 
 

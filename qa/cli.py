@@ -186,6 +186,68 @@ def cmd_search(args) -> int:
     return EXIT_OK
 
 
+def cmd_ask(args) -> int:
+    from qa.answer import answer
+    from qa.render import answer_json, answer_text
+
+    index = _open(args)
+    filters = _filters(args)
+    if args.questions:
+        for q in read_questions(args.questions):
+            result = _guarded(lambda: answer(index, q["question"], k=args.k, filters=filters, retriever=args.retriever), q)
+            if isinstance(result, _Failed):
+                _print_jsonl({"id": q["id"], "abstained": True, "quotes": [], "passages": [], "error": result.message})
+            else:
+                _print_jsonl({"id": q["id"], **answer_json(result)})
+        return EXIT_OK
+    if not args.question:
+        raise CliError("give a question, or --questions FILE", EXIT_USAGE)
+    result = answer(index, args.question, k=args.k, filters=filters, retriever=args.retriever)
+    if args.json:
+        _print_jsonl(answer_json(result))
+    else:
+        print(answer_text(result))
+    return EXIT_OK
+
+
+def cmd_chat(args) -> int:
+    """An interactive conversation: follow-ups and narrowing ("only Cabinet") work."""
+    from qa.chat import Conversation, ask
+    from qa.query import BadQuestion
+    from qa.render import answer_text
+    from qa.retrieve import NoMatchingPassages
+
+    index = _open(args)
+    conv = Conversation()
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print("Ask about the papers. Follow-ups work (\"and fostering?\", \"only Cabinet\"). /new starts over, /quit ends.")
+    while True:
+        try:
+            message = input("> " if interactive else "")
+        except EOFError:
+            break
+        message = message.strip()
+        if message in ("/quit", "/exit", "quit", "exit"):
+            break
+        if message == "/new":
+            conv = Conversation()
+            print("(new conversation)")
+            continue
+        if not message:
+            continue
+        try:
+            conv, result = ask(conv, index, message, k=args.k, retriever=args.retriever)
+        except (BadQuestion, NoMatchingPassages) as err:
+            print(f"({err})")
+            continue
+        if conv.turns[-1].question != message:
+            print(f"(searching for: {conv.turns[-1].question})")
+        print(answer_text(result))
+        print()
+    return EXIT_OK
+
+
 class _Failed(list):
     """An empty result that remembers why (a bad question in a batch does not stop the batch)."""
 
@@ -245,13 +307,30 @@ def build_parser() -> argparse.ArgumentParser:
     query_args(p)
     p.set_defaults(func=cmd_search)
 
-    for extra in _extra_commands:
-        extra(sub, query_args)
+    p = sub.add_parser("ask", help="answer a question with verbatim quotes and citations")
+    query_args(p)
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", help="an interactive conversation with the papers")
+    query_args(p)
+    p.set_defaults(func=cmd_chat)
+
+    for register in _extra_commands_available():
+        register(sub)
     return parser
 
 
-# Commands that live in their own modules register here (ask, chat, eval, bench, pg).
-_extra_commands: list = []
+def _extra_commands_available() -> list:
+    """Commands that live in their own modules (eval, bench, pg), each ``register(sub)``."""
+    import importlib
+
+    found = []
+    for module in ("eval.cli", "eval.bench", "qa.pg_cli"):
+        try:
+            found.append(importlib.import_module(module).register)
+        except (ImportError, AttributeError):
+            continue
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from index.model import Citation, Hit, Location, Passage
+from index.model import Answer, Citation, Hit, Location, Passage, Quote
 
 
 def passage_json(passage: Passage, score: float | None = None) -> dict[str, Any]:
@@ -90,3 +90,63 @@ def citation_line(c: Citation | Passage) -> str:
         parts.append(pages)
     parts.append(c.source)
     return " · ".join(parts)
+
+
+def citation_json(c: Citation) -> dict[str, Any]:
+    return {
+        "source": c.source,
+        "doc": c.doc,
+        "page": c.page,
+        "page_end": c.page_end,
+        "printed_page": c.printed_page,
+        "printed_page_end": c.printed_page_end,
+        "committee": c.committee,
+        "meeting_date": c.meeting_date,
+        "pack_date": c.pack_date,
+        "agenda_item": c.agenda_item,
+        "item_title": c.item_title,
+        "citation": citation_line(c),
+    }
+
+
+def quote_json(q: Quote) -> dict[str, Any]:
+    return {
+        "text": q.text,
+        **citation_json(q.citation),
+        "quote_score": q.score,
+        "passage_id": q.passage_id,
+        "start": q.start,
+        "end": q.end,
+        "also_in": [citation_json(c) for c in q.also_in],
+    }
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    """The ``ask --json`` object (eval/README): abstained, quotes, passages."""
+    return {
+        "question": answer.question,
+        "abstained": answer.abstained,
+        "reason": answer.reason,
+        "summary": answer.summary,
+        "quotes": [quote_json(q) for q in answer.quotes],
+        "nearest": [hit_json(h) for h in answer.nearest],
+        "passages": [hit_json(h) for h in answer.hits],
+    }
+
+
+def answer_text(answer: Answer) -> str:
+    """The answer as a person reads it in a terminal."""
+    lines: list[str] = []
+    if answer.abstained:
+        lines.append(answer.reason)
+        for n, hit in enumerate(answer.nearest, 1):
+            lines.append(f"\n  nearest match {n}: {citation_line(hit.passage)}")
+            lines.append("    " + " ".join(hit.passage.text.split())[:300])
+        return "\n".join(lines)
+    for n, q in enumerate(answer.quotes, 1):
+        lines.append(f"{n}. “{' '.join(q.text.split())}”")
+        lines.append(f"   — {citation_line(q.citation)}")
+        for other in q.also_in[:3]:
+            lines.append(f"     also in: {citation_line(other)}")
+        lines.append("")
+    return "\n".join(lines).rstrip()

@@ -84,6 +84,14 @@ class Index:
     settings: HybridSettings = field(default_factory=HybridSettings)
 
     @cached_property
+    def _unit_starts(self) -> np.ndarray:
+        # Units are written passage by passage: each passage's units are one run.
+        return np.searchsorted(self.units[:, 0], np.arange(len(self.passages) + 1))
+
+    def unit_rows(self, passage_row: int) -> np.ndarray:
+        return np.arange(self._unit_starts[passage_row], self._unit_starts[passage_row + 1])
+
+    @cached_property
     def committees(self) -> list[str]:
         return sorted({p.committee for p in self.passages if p.committee})
 
@@ -95,6 +103,10 @@ class Index:
         self, question: str, k: int = 10, filters: Filters = Filters(), retriever: str = "hybrid"
     ) -> list[Hit]:
         return search(self, question, k=k, filters=filters, retriever=retriever)
+
+    def knows(self, token: str) -> bool:
+        """Whether a (stemmed) word occurs anywhere in the indexed papers."""
+        return token in self.bm25.vocab_dict
 
     def file_for(self, source: str) -> Path | None:
         """The original file of a paper, from the index's own store."""
@@ -171,7 +183,14 @@ def bm25_scores(index: Index, text: str, mask: np.ndarray | None, n: int) -> dic
 def question_vector(index: Index, text: str) -> np.ndarray:
     if index.embedder is None:
         raise ValueError("this index was opened without an embedder; dense search needs one")
-    return index.embedder.encode([text])[0]
+    cache = index.__dict__.setdefault("_question_vectors", {})
+    vec = cache.get(text)
+    if vec is None:
+        vec = index.embedder.encode([text])[0]
+        if len(cache) > 512:
+            cache.clear()
+        cache[text] = vec
+    return vec
 
 
 def dense_scores(index: Index, vector: np.ndarray, mask: np.ndarray | None, n: int) -> dict[int, float]:

@@ -1,0 +1,279 @@
+"""Answers as verbatim quotes with citations, or an honest "the papers don't say".
+
+No generative model is available offline, so answers are extractive: the sentences of the
+top passages that best answer the question, each a span of its paper's own text with the
+page it stands on. A quote is one sentence, or two when the best sentence is short or runs
+on; repeats across papers are merged ("also in").
+
+    >>> ans = answer(idx, "How many children were waiting to be adopted?")  # doctest: +SKIP
+    >>> ans.quotes[0].text  # doctest: +SKIP
+    "This year to date 14 children have been adopted, ... there are now 16 children waiting, ..."
+
+Abstention: when the best sentence is neither close in meaning nor shares the question's
+rarer words, the answer abstains and offers the nearest passages, labelled as such.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+import numpy as np
+
+from index.chunk import WORD, sentence_units
+from index.model import Answer, Citation, Filters, Hit, Passage, Quote
+from index.tokens import bm25_tokens
+
+MAX_QUOTES = 5
+PASSAGES_READ = 8  # quotes are drawn from this many top passages
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    """Chosen on the development questions of both corpora (docs/EVAL.md)."""
+
+    # Abstain when the best sentence's similarity is below this AND its share of the
+    # question's content words is below ``min_coverage``.
+    min_similarity: float = 0.45
+    min_coverage: float = 0.6
+    # A question whose key word the papers never use is unanswered unless a sentence
+    # matches it closely in meaning all the same.
+    unknown_word_similarity: float = 0.7
+    # Further quotes must score within this of the best one.
+    quote_margin: float = 0.12
+    # A sentence's score: similarity + coverage_weight * shared words + rank_weight / (1 + rank)
+    # of its passage in the retriever's ranking (which sees more than one sentence).
+    coverage_weight: float = 0.25
+    rank_weight: float = 0.05
+    # Sentences either side of the best one taken into the quote (at most three sentences).
+    context_sentences: int = 1
+
+
+@dataclass(frozen=True)
+class Candidate:
+    passage: Passage
+    hit: Hit
+    rank: int
+    start: int  # offsets into the paper's text
+    end: int
+    similarity: float
+    coverage: float
+    score: float
+
+
+def _unit_spans(store, passage: Passage) -> list[tuple[int, int]]:
+    rows = _rows(store).get(passage.id)
+    if rows is not None and hasattr(store, "unit_rows"):
+        return [(int(store.units[u, 1]), int(store.units[u, 2])) for u in store.unit_rows(rows)]
+    return [(passage.start + s, passage.start + e) for s, e in sentence_units(passage.text, 0, len(passage.text), passage.is_table)]
+
+
+def _unit_vectors(store, passage: Passage, spans: list[tuple[int, int]]) -> np.ndarray:
+    row = _rows(store).get(passage.id)
+    if row is not None and hasattr(store, "unit_rows"):
+        return store.embeddings[store.unit_rows(row)]
+    texts = [" ".join(passage.text[s - passage.start : e - passage.start].split()) for s, e in spans]
+    return store.embedder.encode(texts)
+
+
+def _rows(store) -> dict[str, int]:
+    cached = store.__dict__.get("_passage_rows")
+    if cached is None:
+        cached = {p.id: i for i, p in enumerate(getattr(store, "passages", []))}
+        store.__dict__["_passage_rows"] = cached
+    return cached
+
+
+def _coverage(question_tokens: set[str], text: str) -> float:
+    if not question_tokens:
+        return 0.0
+    return len(question_tokens & set(bm25_tokens(text))) / len(question_tokens)
+
+
+def _extend(passage: Passage, spans: list[tuple[int, int]], i: int, context: int) -> tuple[int, int]:
+    """The best sentence, with the next one when it is short or runs on, and up to
+    ``context`` sentences either side while the quote stays under 80 words."""
+    start, end = spans[i]
+
+    def words(a: int, b: int) -> int:
+        return len(WORD.findall(passage.text, a - passage.start, b - passage.start))
+
+    text = passage.text[start - passage.start : end - passage.start]
+    lo, hi = i, i
+    if i + 1 < len(spans):
+        nxt = passage.text[spans[i + 1][0] - passage.start : spans[i + 1][1] - passage.start].lstrip()
+        if words(start, end) < 12 or nxt[:1].islower() or text.rstrip().endswith((":", ";", ",")):
+            hi = i + 1
+    for _ in range(context):
+        if hi + 1 < len(spans) and hi - lo < 2 and words(spans[lo][0], spans[hi + 1][1]) <= 80:
+            hi += 1
+        if lo > 0 and hi - lo < 2 and words(spans[lo - 1][0], spans[hi][1]) <= 80:
+            lo -= 1
+    if passage.is_table:
+        lo, hi = i, i
+    return spans[lo][0], spans[hi][1]
+
+
+def _candidates(
+    store, question_text: str, qvec: np.ndarray, hits: list[Hit], settings: AnswerSettings
+) -> list[Candidate]:
+    q_tokens = set(bm25_tokens(question_text))
+    out: list[Candidate] = []
+    for rank, hit in enumerate(hits[:PASSAGES_READ]):
+        p = hit.passage
+        spans = _unit_spans(store, p)
+        if not spans:
+            continue
+        sims = _unit_vectors(store, p, spans) @ qvec
+        for i, sim in enumerate(sims.tolist()):
+            start, end = _extend(p, spans, i, settings.context_sentences)
+            s0, e0 = spans[i]
+            cov = _coverage(q_tokens, p.text[s0 - p.start : e0 - p.start] + " " + (p.section or "") + " " + (p.item_title or ""))
+            score = sim + settings.coverage_weight * cov + settings.rank_weight / (1 + rank)
+            out.append(Candidate(p, hit, rank, start, end, float(sim), cov, score))
+    out.sort(key=lambda c: -c.score)
+    return out
+
+
+def _citation(store, passage: Passage, start: int, end: int) -> Citation:
+    """The quote's own page(s), which may be narrower than its passage's."""
+    base = Citation.of(passage)
+    paper = _paper(store, passage.source)
+    if paper is None:
+        return base
+    first = last = None
+    for span in paper.pages:
+        if span.start <= start < span.end + 2 and first is None:
+            first = span
+        if span.start < end:
+            last = span
+    if first is None or last is None:
+        return base
+    return replace(
+        base,
+        page=first.first,
+        page_end=last.last,
+        printed_page=first.printed,
+        printed_page_end=last.printed,
+    )
+
+
+def _paper(store, source: str):
+    papers = getattr(store, "papers", None)
+    if papers is None:
+        return None
+    try:
+        return papers.get(source)
+    except AttributeError:
+        return None
+
+
+@lru_cache(maxsize=4096)
+def _norm(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def answer(
+    store,
+    question: str,
+    *,
+    k: int = 10,
+    filters: Filters = Filters(),
+    retriever: str | None = None,
+    settings: AnswerSettings = AnswerSettings(),
+) -> Answer:
+    """The 1–5 quotes that best answer ``question``, or an abstention with nearest matches."""
+    from qa.query import understand
+    from qa.retrieve import DEFAULT_RETRIEVER, question_vector
+
+    hits = store.search(question, k=max(k, PASSAGES_READ), filters=filters, retriever=retriever or DEFAULT_RETRIEVER)
+    query = understand(question, store.acronyms, store.committees)
+    if not hits:
+        return Answer(question=question, quotes=(), abstained=True, reason="Nothing in the papers indexed matches this question.", filters=filters)
+    qvec = question_vector(store, query.expanded)
+    candidates = _candidates(store, query.expanded, qvec, hits, settings)
+    best = candidates[0] if candidates else None
+    unknown = unknown_words(store, query.text)
+    weak = best is None or (best.similarity < settings.min_similarity and best.coverage < settings.min_coverage)
+    if weak or (unknown and best.similarity < settings.unknown_word_similarity):
+        why = (
+            f"The papers indexed never mention {', '.join(repr(w) for w in unknown[:3])}, and nothing else in them answers this."
+            if unknown
+            else "The papers indexed don't seem to answer this."
+        )
+        return Answer(
+            question=question,
+            quotes=(),
+            abstained=True,
+            reason=why + " The nearest matches are below.",
+            nearest=tuple(hits[:3]),
+            hits=tuple(hits[:k]),
+            filters=filters,
+        )
+    quotes: list[Quote] = []
+    by_text: dict[str, int] = {}
+    for cand in candidates:
+        if cand.score < best.score - settings.quote_margin or len(quotes) >= MAX_QUOTES:
+            break
+        text = cand.passage.text[cand.start - cand.passage.start : cand.end - cand.passage.start].strip()
+        key = _norm(text)
+        if not key:
+            continue
+        citation = _citation(store, cand.passage, cand.start, cand.end)
+        overlap = next((i for i, q in enumerate(quotes) if _overlaps(q, cand)), None)
+        if overlap is not None:
+            continue
+        if key in by_text:
+            i = by_text[key]
+            quotes[i] = replace(quotes[i], also_in=quotes[i].also_in + (citation,))
+            continue
+        by_text[key] = len(quotes)
+        also = tuple(_location_citation(loc) for loc in cand.hit.also_in)
+        quotes.append(
+            Quote(
+                text=text,
+                citation=citation,
+                score=round(cand.score, 4),
+                passage_id=cand.passage.id,
+                start=cand.start,
+                end=cand.end,
+                also_in=also,
+            )
+        )
+    return Answer(question=question, quotes=tuple(quotes), abstained=False, hits=tuple(hits[:k]), filters=filters)
+
+
+def unknown_words(store, question: str) -> list[str]:
+    """Content words of the question that occur nowhere in the papers ("potholes")."""
+    knows = getattr(store, "knows", None)
+    if knows is None:
+        return []
+    from index.tokens import STOP_WORDS, _stemmer, words
+
+    out = []
+    for word in words(question):
+        if len(word) < 4 or word in STOP_WORDS or not word.isalpha():
+            continue
+        if not knows(_stemmer().stemWord(word)):
+            out.append(word)
+    return out
+
+
+def _overlaps(quote: Quote, cand: Candidate) -> bool:
+    return quote.passage_id == cand.passage.id and quote.start < cand.end and cand.start < quote.end
+
+
+def _location_citation(loc) -> Citation:
+    return Citation(
+        doc=loc.doc,
+        source=loc.source,
+        committee=loc.committee,
+        meeting_date=loc.meeting_date,
+        pack_date=loc.pack_date,
+        agenda_item=loc.agenda_item,
+        item_title=loc.item_title,
+        page=loc.page,
+        page_end=loc.page_end,
+        printed_page=loc.printed_page,
+    )
