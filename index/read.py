@@ -149,8 +149,8 @@ def _check_printed(segments: list[Segment]) -> None:
 def _strip_running_lines(segments: list[Segment]) -> None:
     """Running headers and footers: lines that open or close many pages alike.
 
-    A short line at the very top or bottom of a page is a running line once it stands there
-    on a few pages (a minutes header runs only over its own pages); a line deeper in the
+    A line in capitals at the very top or bottom of a page is a running line once it stands
+    there on three pages (a minutes header runs only over its own pages); a line deeper in the
     page's opening block (a table's column headers) must open at least half of the pages,
     since a quoted motion may well open two or three pages of minutes.
     """
@@ -175,7 +175,7 @@ def _strip_running_lines(segments: list[Segment]) -> None:
         repeated = {
             line
             for line, c in edge.items()
-            if c >= max(3, math.ceil(0.2 * n)) and len(line.split()) <= 14 and line in capitals
+            if c >= 3 and 3 <= len(line.split()) <= 16 and line in capitals
         } | {line for line, c in deep.items() if c >= math.ceil(0.8 * n)}
     repeated = {line for line in repeated if len(line) > 1 and len(line) <= 160}
     for seg in pages:
