@@ -120,14 +120,15 @@ def learn_acronyms(passages: list[Passage]) -> dict[str, str]:
         for m in ACRONYM.finditer(p.text):
             acronym = m.group(2)
             letters = [c for c in acronym if c.isupper()]
-            words = re.split(r"[\s\-]+", m.group(1))
+            phrase = m.group(1)
+            words = list(re.finditer(r"[^\s\-]+", phrase))
             # Walk back from the bracket until the initials spell the acronym.
-            initials = []
+            initials: list[str] = []
             for i in range(len(words) - 1, -1, -1):
-                if words[i][:1].isupper():
-                    initials.insert(0, words[i][0])
+                if words[i].group()[:1].isupper():
+                    initials.insert(0, words[i].group()[0])
                 if initials == letters:
-                    seen.setdefault(acronym, Counter())[" ".join(words[i:])] += 1
+                    seen.setdefault(acronym, Counter())[phrase[words[i].start() :]] += 1
                     break
     return {a: c.most_common(1)[0][0] for a, c in seen.items()}
 

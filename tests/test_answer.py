@@ -1,0 +1,108 @@
+"""Answers: verbatim quotes at the offsets they cite, page citations, abstention, merging;
+conversations: follow-ups, narrowing in words, save and restore."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from index.embed import HashingEmbedder
+from index.ingest import ingest
+from index.model import Filters
+from qa.answer import answer, unknown_words
+from qa.chat import Conversation, Turn, ask, resolve
+from qa.render import answer_json, citation_line, page_text
+from qa.retrieve import open_index
+
+REPO = Path(__file__).resolve().parent.parent
+UPDATE = REPO / "samples" / "sefton" / "004_ef26fe128a3892ff.txt"
+MINUTES = REPO / "tests" / "data" / "kent-cabinet-printed-minutes-2025-01-30.pdf"
+
+
+@pytest.fixture(scope="module")
+def idx(tmp_path_factory):
+    papers = tmp_path_factory.mktemp("papers")
+    shutil.copy(UPDATE, papers / UPDATE.name)
+    shutil.copy(MINUTES, papers / MINUTES.name)
+    index_dir = tmp_path_factory.mktemp("index") / "idx"
+    ingest([papers], index_dir, HashingEmbedder(64))
+    return open_index(index_dir, HashingEmbedder(64))
+
+
+def test_quotes_are_verbatim_at_their_offsets_and_cite_their_page(idx):
+    ans = answer(idx, "draw down an additional £9 million from the corporate ICT reserve")
+    assert not ans.abstained and 1 <= len(ans.quotes) <= 5
+    for q in ans.quotes:
+        paper = idx.papers[q.citation.source]
+        assert paper.text[q.start : q.end].strip() == q.text
+    top = ans.quotes[0]
+    assert "additional £9 million" in " ".join(top.text.split())
+    assert top.citation.source == MINUTES.name
+    assert top.citation.page == 10 and top.citation.printed_page == "10"
+    assert top.citation.committee == "Cabinet" and top.citation.meeting_date == "2025-01-30"
+
+
+def test_quote_is_a_sentence_or_three_not_a_passage(idx):
+    ans = answer(idx, "How many children have been adopted this year and how many are waiting?")
+    top = ans.quotes[0]
+    assert "14 children have been adopted" in top.text
+    assert len(top.text.split()) <= 80
+
+
+def test_a_word_the_papers_never_use_means_abstention_with_nearest_matches(idx):
+    assert unknown_words(idx, "How many potholes were repaired?") == ["potholes"]
+    ans = answer(idx, "How many potholes were repaired in 2024?")
+    assert ans.abstained and not ans.quotes
+    assert "potholes" in ans.reason and "nearest matches" in ans.reason
+    assert ans.nearest
+
+
+def test_answer_json_has_the_contract_fields(idx):
+    data = answer_json(answer(idx, "Improvement Board convened"))
+    assert set(data) >= {"abstained", "quotes", "passages"}
+    quote = data["quotes"][0]
+    for field in ("text", "source", "doc", "page", "page_end", "printed_page", "committee", "meeting_date", "agenda_item", "item_title"):
+        assert field in quote
+    assert "score" in data["passages"][0]
+
+
+def test_citation_lines():
+    assert page_text(8, 8, "6") == "p. 6 (PDF p. 8)"
+    assert page_text(11, 15, None) == "pp. 11–15"
+    assert page_text(None, None, None) is None
+
+    class C:
+        committee = "Overview and Scrutiny Committee"
+        meeting_date = "2022-12-20"
+        pack_date = "2023-01-31"
+        agenda_item = "3"
+        item_title = "Minutes of the Previous Meeting"
+        page, page_end, printed_page, printed_page_end = 5, 5, None, None
+        source = "pack.txt"
+
+    assert citation_line(C) == (
+        "Overview and Scrutiny Committee · minutes of 20 December 2022, in the pack for 31 January 2023 · "
+        "item 3 – Minutes of the Previous Meeting · p. 5 · pack.txt"
+    )
+
+
+def test_follow_up_and_narrowing_in_words():
+    conv = Conversation(turns=(Turn("How many children were adopted in 2021?", "How many children were adopted in 2021?"),))
+    assert resolve(conv, "and fostering?", []).question == "fostering: How many children were adopted in 2021?"
+    assert resolve(conv, "what did they decide?", []).question.endswith("How many children were adopted in 2021?")
+    narrowed = resolve(conv, "only Cabinet since 2023", ["Cabinet", "County Council"])
+    assert narrowed.question == "How many children were adopted in 2021?"
+    assert narrowed.filters == Filters(committees=("Cabinet",), date_from="2023-01-01")
+    # A new question stands on its own.
+    assert resolve(conv, "What is the council's reserves policy for schools?", []).question == (
+        "What is the council's reserves policy for schools?"
+    )
+
+
+def test_conversation_is_a_value_that_round_trips(idx):
+    conv, first = ask(Conversation(), idx, "How many children have been adopted?")
+    conv, second = ask(conv, idx, "only Cabinet")
+    assert conv.filters.committees == ("Cabinet",)
+    assert all(q.citation.committee == "Cabinet" for q in second.quotes)
+    restored = Conversation.from_json(conv.to_json())
+    assert restored == conv

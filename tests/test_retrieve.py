@@ -1,0 +1,147 @@
+"""Index round trips, incremental ingest, filters, de-duplication and fusion — on real papers
+with the deterministic HashingEmbedder (the real model is exercised in test_integration.py)."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.embed import HashingEmbedder
+from index.ingest import ingest, learn_acronyms
+from index.model import Filters, Passage
+from index.store import IndexMismatch, IndexMissing
+from qa.fusion import convex, fusion, minmax, rrf
+from qa.retrieve import NoMatchingPassages, open_index, search
+
+REPO = Path(__file__).resolve().parent.parent
+UPDATE = REPO / "samples" / "sefton" / "004_ef26fe128a3892ff.txt"
+REPORT = REPO / "samples" / "sefton" / "002_5b7ea09f819c7cd5.txt"
+ADOPTION = "This year to date 14 children have been adopted"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    papers = tmp_path_factory.mktemp("papers")
+    shutil.copy(UPDATE, papers / UPDATE.name)
+    shutil.copy(REPORT, papers / REPORT.name)
+    index_dir = tmp_path_factory.mktemp("index") / "idx"
+    report = ingest([papers], index_dir, HashingEmbedder(64))
+    return papers, index_dir, report
+
+
+def test_ingest_summary_and_manifest(built):
+    papers, index_dir, report = built
+    assert report.papers == 2 and not report.skipped
+    manifest = json.loads((index_dir / "current" / "manifest.json").read_text())
+    assert manifest["model"] == {"name": "hashing-64", "dim": 64}
+    assert {p["source"] for p in manifest["papers"]} == {UPDATE.name, REPORT.name}
+    assert manifest["counts"]["passages"] == report.passages
+    # Every file in the version is listed with a checksum.
+    listed = set(manifest["files"])
+    assert {"passages.jsonl", "embeddings.npy", "units.npy", "dense.faiss", "papers.jsonl"} <= listed
+
+
+def test_save_load_gives_the_same_results(built):
+    _, index_dir, _ = built
+    questions = ["How many children have been adopted?", "Children's Services Commissioner recommendations"]
+    first = open_index(index_dir, HashingEmbedder(64))
+    again = open_index(index_dir, HashingEmbedder(64))
+    for q in questions:
+        for r in ("bm25", "dense", "hybrid", "rerank"):
+            a = [(h.passage.id, round(h.score, 6)) for h in search(first, q, k=5, retriever=r)]
+            b = [(h.passage.id, round(h.score, 6)) for h in search(again, q, k=5, retriever=r)]
+            assert a == b and a
+
+
+def test_exact_sentence_comes_first_with_bm25_and_hybrid(built):
+    _, index_dir, _ = built
+    idx = open_index(index_dir, HashingEmbedder(64))
+    for r in ("bm25", "hybrid"):
+        hits = search(idx, ADOPTION + " an increase on last year's 7 children", k=3, retriever=r)
+        assert ADOPTION in hits[0].passage.text
+
+
+def test_reingest_unchanged_embeds_nothing_and_prune_drops_gone_files(built, tmp_path):
+    papers, index_dir, first = built
+    again = ingest([papers], index_dir, HashingEmbedder(64))
+    assert again.embedded == 0 and again.unchanged == 2 and again.passages == first.passages
+    # Prune needs its own copy: the module's index stays as it was.
+    copy = tmp_path / "idx"
+    shutil.copytree(index_dir, copy, symlinks=True)
+    extra = tmp_path / "more"
+    extra.mkdir()
+    shutil.copy(UPDATE, extra / "copy-of-update.txt")
+    grown = ingest([extra], copy, HashingEmbedder(64))
+    assert grown.papers == 3 and grown.added == ["copy-of-update.txt"]
+    assert grown.embedded == 0  # identical text: every vector is in the cache
+    (extra / "copy-of-update.txt").unlink()
+    pruned = ingest([extra], copy, HashingEmbedder(64), prune=True)
+    assert pruned.removed == ["copy-of-update.txt"] and pruned.papers == 2
+
+
+def test_repeated_text_comes_back_once_with_all_its_locations(tmp_path):
+    papers = tmp_path / "p"
+    (papers / "a").mkdir(parents=True)
+    (papers / "b").mkdir()
+    shutil.copy(UPDATE, papers / "a" / "update.txt")
+    shutil.copy(UPDATE, papers / "b" / "update-again.txt")
+    ingest([papers], tmp_path / "idx", HashingEmbedder(64))
+    idx = open_index(tmp_path / "idx", HashingEmbedder(64))
+    hits = search(idx, ADOPTION, k=5)
+    top = [h for h in hits if ADOPTION in h.passage.text]
+    assert len(top) == 1
+    sources = {top[0].passage.source} | {loc.source for loc in top[0].also_in}
+    assert sources == {"a/update.txt", "b/update-again.txt"}
+
+
+def test_filters_narrow_and_an_empty_filter_says_so(built):
+    _, index_dir, _ = built
+    idx = open_index(index_dir, HashingEmbedder(64))
+    hits = search(idx, "children", k=10, filters=Filters(docs=(REPORT.stem,)))
+    assert hits and {h.passage.doc for h in hits} == {REPORT.stem}
+    dated = search(idx, "children", k=10, filters=Filters(date_from="2022-01-01"))
+    assert dated and all((h.passage.meeting_date or "") >= "2022-01-01" for h in dated)
+    with pytest.raises(NoMatchingPassages, match="no indexed passage matches"):
+        search(idx, "children", filters=Filters(committees=("Planning Committee",)))
+
+
+def test_unknown_retriever_lists_the_valid_ones(built):
+    _, index_dir, _ = built
+    idx = open_index(index_dir, HashingEmbedder(64))
+    with pytest.raises(ValueError, match="bm25, dense, hybrid, rerank"):
+        search(idx, "children", retriever="magic")
+
+
+def test_index_built_with_another_model_is_refused(built):
+    _, index_dir, _ = built
+    with pytest.raises(IndexMismatch, match="hashing-64"):
+        open_index(index_dir, HashingEmbedder(32))
+
+
+def test_missing_index_says_how_to_build_one(tmp_path):
+    with pytest.raises(IndexMissing, match="committee-qa ingest"):
+        open_index(tmp_path / "nothing", HashingEmbedder(64))
+
+
+def test_rrf_by_hand():
+    # Candidate 0: rank 1 in list a only → 1/61; candidate 1: rank 2 in a, rank 1 in b → 1/62 + 1/61.
+    a = np.array([3.0, 1.0, np.nan])
+    b = np.array([np.nan, 0.9, 0.8])
+    assert rrf([a, b], k=60).tolist() == pytest.approx([1 / 61, 1 / 62 + 1 / 61, 1 / 62])
+
+
+def test_convex_by_hand():
+    # minmax(a) = [1, 0, 0(missing)], minmax(b) = [0(missing), 1, 0]; weights 0.25 / 0.75.
+    a = np.array([3.0, 1.0, np.nan])
+    b = np.array([np.nan, 0.9, 0.8])
+    assert minmax(a).tolist() == [1.0, 0.0, 0.0]
+    assert convex([a, b], weights=[0.25, 0.75]).tolist() == pytest.approx([0.25, 0.75, 0.0])
+    with pytest.raises(ValueError, match="convex, rrf"):
+        fusion("borda")
+
+
+def test_acronyms_learned_from_the_papers():
+    p = Passage(id="x", doc="d", source="d.txt", text="The Multi-Agency Safeguarding Hub (MASH) was set up.", start=0, end=10, page=None, page_end=None)
+    assert learn_acronyms([p]) == {"MASH": "Multi-Agency Safeguarding Hub"}
