@@ -20,10 +20,10 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
-$(INDEX)/manifest.json: | setup
+$(INDEX)/current/manifest.json: | setup
 	$(VENV)/bin/committee-qa ingest samples --index $(INDEX)
 
-index: $(INDEX)/manifest.json
+index: $(INDEX)/current/manifest.json
 
 run: setup index
 	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1 --server.port 8501

@@ -27,8 +27,8 @@ from index.embed import Embedder
 from index.model import Paper, Passage
 from index.pdfread import ReadLimits, UnreadablePaper
 from index.read import SUPPORTED_SUFFIXES, read_paper
-from index.tokens import strip_tags
 from index.store import (
+    IndexCorrupt,
     IndexMismatch,
     IndexMissing,
     Settings,
@@ -37,9 +37,11 @@ from index.store import (
     load_papers,
     load_passages,
     read_manifest,
+    verify_files,
     write_version,
     writer_lock,
 )
+from index.tokens import strip_tags
 
 Progress = Callable[[str, int, int], None]  # stage, done, total
 
@@ -60,6 +62,7 @@ class IngestReport:
     words_total: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
     version: str = ""
+    rebuilt: str = ""  # why the previous index was set aside, if it was
 
     def summary(self) -> str:
         lines = [
@@ -67,6 +70,8 @@ class IngestReport:
             f"{len(self.added)} added, {len(self.updated)} updated, {self.unchanged} unchanged, "
             f"{len(self.removed)} removed; {self.embedded} sentences embedded, {self.reused} reused from the cache",
         ]
+        if self.rebuilt:
+            lines.append(f"the previous index was damaged and has been rebuilt: {self.rebuilt}")
         if self.skipped:
             lines.append(f"{len(self.skipped)} skipped:")
             lines += [f"  {path}: {reason}" for path, reason in self.skipped]
@@ -157,7 +162,14 @@ def ingest(
         except IndexMissing:
             version = None
         if version is not None:
-            manifest = read_manifest(version)
+            try:
+                manifest = read_manifest(version)
+                verify_files(version, manifest)
+            except (IndexCorrupt, IndexMismatch) as err:
+                # A damaged index is rebuilt from the papers rather than extended.
+                report.rebuilt = str(err)
+                version = None
+        if version is not None:
             model = manifest["model"]
             if model["name"] != embedder.name:
                 raise IndexMismatch(
@@ -202,6 +214,8 @@ def ingest(
                 return f, None, err.reason
             except OSError as err:
                 return f, None, f"could not be opened ({err.strerror or err})"
+            except Exception as err:  # one odd file must not stop the other papers being indexed
+                return f, None, f"could not be read ({type(err).__name__}: {err}); please report this file"
 
         done = 0
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:

@@ -48,11 +48,11 @@ def find_dates(text: str) -> list[tuple[int, str]]:
     """Every date written out in ``text``, as (offset, ISO date), in order."""
     found: list[tuple[int, str]] = []
     for m in DATE_DMY.finditer(text):
-        iso = _iso(int(m.group(3)), MONTHS[m.group(2).lower()[:3]], int(m.group(1)))
+        iso = _iso(int(m.group(3)), MONTHS[m.group(2).casefold()[:3]], int(m.group(1)))
         if iso:
             found.append((m.start(), iso))
     for m in DATE_MDY.finditer(text):
-        iso = _iso(int(m.group(3)), MONTHS[m.group(1).lower()[:3]], int(m.group(2)))
+        iso = _iso(int(m.group(3)), MONTHS[m.group(1).casefold()[:3]], int(m.group(2)))
         if iso:
             found.append((m.start(), iso))
     for m in DATE_ISO.finditer(text):
@@ -286,7 +286,7 @@ def dates_named(text: str) -> list[str]:
     dates = [d for _, d in find_dates(text)]
     # "21 June and 30 June 2017": the first has no year of its own.
     for m in re.finditer(rf"(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_RE})\s+(?:and|&)\s+\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH_RE},?\s+(\d{{4}})", text, re.IGNORECASE):
-        iso = _iso(int(m.group(3)), MONTHS[m.group(2).lower()[:3]], int(m.group(1)))
+        iso = _iso(int(m.group(3)), MONTHS[m.group(2).casefold()[:3]], int(m.group(1)))
         if iso and iso not in dates:
             dates.append(iso)
     return sorted(set(dates))

@@ -168,10 +168,10 @@ def cmd_search(args) -> int:
     filters = _filters(args)
     if args.questions:
         for q in read_questions(args.questions):
-            hits = _guarded(lambda: search(index, q["question"], k=args.k, filters=filters, retriever=args.retriever), q)
+            hits = _guarded(lambda q=q: search(index, q["question"], k=args.k, filters=filters, retriever=args.retriever), q)
             _print_jsonl({"id": q["id"], "passages": [hit_json(h) for h in hits or []], **_error_of(hits)})
         return EXIT_OK
-    if not args.question:
+    if args.question is None:
         raise CliError("give a question, or --questions FILE", EXIT_USAGE)
     hits = search(index, args.question, k=args.k, filters=filters, retriever=args.retriever)
     if args.json:
@@ -194,13 +194,13 @@ def cmd_ask(args) -> int:
     filters = _filters(args)
     if args.questions:
         for q in read_questions(args.questions):
-            result = _guarded(lambda: answer(index, q["question"], k=args.k, filters=filters, retriever=args.retriever), q)
+            result = _guarded(lambda q=q: answer(index, q["question"], k=args.k, filters=filters, retriever=args.retriever), q)
             if isinstance(result, _Failed):
                 _print_jsonl({"id": q["id"], "abstained": True, "quotes": [], "passages": [], "error": result.message})
             else:
                 _print_jsonl({"id": q["id"], **answer_json(result)})
         return EXIT_OK
-    if not args.question:
+    if args.question is None:
         raise CliError("give a question, or --questions FILE", EXIT_USAGE)
     result = answer(index, args.question, k=args.k, filters=filters, retriever=args.retriever)
     if args.json:

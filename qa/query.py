@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from index.layout import MONTHS, _MONTH_RE, find_dates
+from index.layout import _MONTH_RE, MONTHS, find_dates
 
 MAX_QUESTION_CHARS = 2000
 
@@ -36,7 +36,8 @@ class Query:
 def clean_question(question: str) -> str:
     if question is None or not question.strip():
         raise BadQuestion("the question is empty: type what you want to know")
-    text = " ".join(question.split())
+    # Lone surrogates (from broken clipboard or JSON input) cannot be encoded; replace, don't crash.
+    text = re.sub("[\ud800-\udfff]", "\ufffd", " ".join(question.split()))
     if len(text) > MAX_QUESTION_CHARS:
         raise BadQuestion(
             f"the question is {len(text):,} characters long; ask in under {MAX_QUESTION_CHARS:,} "
@@ -59,11 +60,11 @@ def understand(question: str, acronyms: dict[str, str], committees: list[str]) -
 
     dates = tuple(d for _, d in find_dates(text))
     months = tuple(
-        (int(m.group(2)), MONTHS[m.group(1).lower()[:3]])
+        (int(m.group(2)), MONTHS[m.group(1).casefold()[:3]])
         for m in re.finditer(rf"\b(?<!\d )({_MONTH_RE})\s+(\d{{4}})\b", text, re.IGNORECASE)
     )
     month_days = tuple(
-        (MONTHS[m.group(2).lower()[:3]], int(m.group(1)))
+        (MONTHS[m.group(2).casefold()[:3]], int(m.group(1)))
         for m in re.finditer(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_RE})\b(?!,?\s+\d{{4}})", text, re.IGNORECASE)
     )
     years = tuple(int(y) for y in re.findall(r"\b((?:19|20)\d{2})\b", text))

@@ -12,7 +12,7 @@ weigh, all cheap because the sentence vectors are already in the index:
 - ``first``: the first-stage fused score, so the stage refines rather than replaces.
 
     >>> rerank_score({"best": 0.6, "second": 0.5, "coverage": 1.0, "bigrams": 0.0, "numbers": 0.0, "first": 1.0})
-    1.675
+    2.05
 """
 
 from __future__ import annotations

@@ -139,7 +139,7 @@ def open_index(index_dir: Path, embedder: Embedder | None = None, *, verify: boo
         faiss_index.hnsw.efSearch = 128
     bm25 = bm25s.BM25.load(str(version / "bm25"), load_corpus=False)
     acronyms = json.loads((version / "acronyms.json").read_text())
-    return Index(
+    index = Index(
         path=index_dir,
         version=version,
         manifest=manifest,
@@ -151,6 +151,9 @@ def open_index(index_dir: Path, embedder: Embedder | None = None, *, verify: boo
         acronyms=acronyms,
         embedder=embedder,
     )
+    # Loaded now, while the version is known to exist: a reader must not find it swapped out later.
+    index.papers  # noqa: B018
+    return index
 
 
 # --- the two paths -------------------------------------------------------------------

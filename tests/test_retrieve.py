@@ -145,3 +145,11 @@ def test_convex_by_hand():
 def test_acronyms_learned_from_the_papers():
     p = Passage(id="x", doc="d", source="d.txt", text="The Multi-Agency Safeguarding Hub (MASH) was set up.", start=0, end=10, page=None, page_end=None)
     assert learn_acronyms([p]) == {"MASH": "Multi-Agency Safeguarding Hub"}
+
+
+def test_rerank_score_by_hand() -> None:
+    from qa.rerank import rerank_score
+
+    # 1.0*0.6 + 0.5*0.5 + 0.6*1.0 + 0.3*0 + 0.3*0 + 0.6*1.0 = 2.05, the docstring's example
+    features = {"best": 0.6, "second": 0.5, "coverage": 1.0, "bigrams": 0.0, "numbers": 0.0, "first": 1.0}
+    assert rerank_score(features) == pytest.approx(2.05)
