@@ -30,9 +30,9 @@ def _embedder(model: str | None):
 
 
 def _open(args) -> Any:
-    from qa.retrieve import open_index
+    from qa.stores import open_store
 
-    return open_index(Path(args.index), _embedder(getattr(args, "model", None)))
+    return open_store(getattr(args, "store", None) or args.index, _embedder(getattr(args, "model", None)))
 
 
 def _filters(args):

@@ -1,0 +1,33 @@
+"""Choose the engine that holds an index from where it is: a folder (the default, embedded
+store) or a ``postgresql://`` URL (PostgreSQL + pgvector). The rest of the code sees only the
+``PassageStore`` interface and never knows which one it talks to.
+
+    >>> is_postgres_url("postgresql://committee_qa@127.0.0.1:5432/committee_qa")
+    True
+    >>> is_postgres_url("data/index")
+    False
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from index.embed import Embedder
+from qa.retrieve import PassageStore
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres_url(location: str | Path) -> bool:
+    return str(location).startswith(POSTGRES_SCHEMES)
+
+
+def open_store(location: str | Path, embedder: Embedder | None = None) -> PassageStore:
+    """Open the index at ``location`` for reading, whichever engine holds it."""
+    if is_postgres_url(location):
+        from qa.pgstore import open_pg  # psycopg is only needed for this engine
+
+        return open_pg(str(location), embedder)
+    from qa.retrieve import open_index
+
+    return open_index(Path(location), embedder)
