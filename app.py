@@ -1,0 +1,738 @@
+"""committee-qa in the browser: ask the committee papers, check every quote in its paper,
+collect quotes into a briefing, add papers to the library.
+
+    streamlit run app.py          (make run)
+
+The index folder is COMMITTEE_QA_INDEX (default data/index). The index and the model are
+opened once per process and shared, read-only, by every browser session; each session keeps
+its own conversation and briefing in ``st.session_state``.
+
+Nothing from a paper or a question is ever rendered as HTML: text shown through Markdown is
+escaped first (:func:`qa.briefing.escape_markdown`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from index.model import Answer, Filters, Hit, Paper, Quote
+from qa import briefing as bf
+from qa.briefing import escape_markdown as esc
+from qa.render import citation_line, long_date, page_text
+
+if TYPE_CHECKING:
+    from qa.retrieve import Index
+
+LOG = logging.getLogger("committee_qa.app")
+APP_DIR = Path(__file__).resolve().parent
+STATIC_PAPERS = APP_DIR / "static" / "papers"  # served at app/static/papers/ (server.enableStaticServing)
+NO_INDEX = "No index yet: run `make run` or `committee-qa ingest samples --index data/index`"
+KIND_LABELS = {
+    "agenda_pack": "Agenda packs",
+    "agenda": "Agendas",
+    "minutes": "Minutes",
+    "report": "Reports",
+    "appendix": "Appendices",
+    "plan": "Plans",
+    "update": "Updates",
+    "questions": "Questions and answers",
+    "decision": "Decision records",
+    "other": "Other papers",
+}
+WINDOW = 1500  # characters of the page shown either side of a quote
+
+
+def index_dir() -> Path:
+    return Path(os.environ.get("COMMITTEE_QA_INDEX", "data/index"))
+
+
+# --- the shared, read-only index -----------------------------------------------------
+
+
+def model_spec() -> str | None:
+    return os.environ.get("COMMITTEE_QA_MODEL") or None
+
+
+def make_embedder(spec: str | None):
+    """The embedder named by COMMITTEE_QA_MODEL: unset for the bundled model, a folder of a
+    sentence-transformers model (as ``--model`` on the command line), or ``hashing-N``, the
+    model-free stand-in the tests build their indexes with."""
+    from index.embed import HashingEmbedder, ModelNotFound, SentenceTransformerEmbedder
+
+    if spec and spec.startswith("hashing-"):
+        if not spec[len("hashing-") :].isdigit():
+            raise ModelNotFound(f"COMMITTEE_QA_MODEL={spec!r}: write hashing-N with N a number of dimensions, e.g. hashing-64")
+        return HashingEmbedder(int(spec[len("hashing-") :]))
+    return SentenceTransformerEmbedder(spec)
+
+
+@st.cache_resource(show_spinner="Loading the language model…")
+def get_embedder(spec: str | None):
+    embedder = make_embedder(spec)
+    embedder.encode(["warm up"])  # load now, not on the first question
+    return embedder
+
+
+@dataclass(frozen=True)
+class IndexSummary:
+    """What the sidebar says is indexed."""
+
+    papers: int
+    meetings: int
+    first: str | None  # ISO dates of the earliest and latest meetings
+    last: str | None
+    kinds: tuple[str, ...]
+    created: str | None  # when this index version was written (UTC)
+
+
+@dataclass(frozen=True)
+class Library:
+    """One opened index version and what the app works out from it once: shared, read-only."""
+
+    idx: Index
+    summary: IndexSummary
+    pdfs: dict[str, str]  # paper source → its PDF's file name under static/papers
+
+
+@st.cache_resource(show_spinner="Opening the index…", max_entries=4)
+def get_library(folder: str, version: str, model: str | None) -> Library:
+    """The index version ``version`` of ``folder``. A new version (an ingest, from here or
+    the command line) is a new cache entry, so sessions move to it on their next run."""
+    from qa.retrieve import open_index
+
+    idx = open_index(Path(folder), get_embedder(model))
+    return Library(idx, index_summary(idx), publish_pdfs(idx, STATIC_PAPERS))
+
+
+def current_library() -> Library:
+    from index.store import current_version
+
+    folder = index_dir()
+    return get_library(str(folder.resolve()), current_version(folder).name, model_spec())
+
+
+def publish_pdfs(idx: Index, folder: Path) -> dict[str, str]:
+    """Put the index's stored original PDFs (named by content hash) where Streamlit's static
+    file serving finds them, so a quote can link to its page. Hard links where possible.
+    Returns source → file name for each PDF published."""
+    if not st.get_option("server.enableStaticServing"):
+        return {}
+    stored = {f.stem: f for f in (idx.path / "files").glob("*.pdf")}
+    published: dict[str, str] = {}
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for entry in idx.manifest["papers"]:
+            original = stored.get(entry["content_hash"])
+            if original is None:
+                continue  # a text export, or a paper indexed before originals were kept
+            target = folder / original.name
+            if not target.exists():
+                part = target.with_name(target.name + ".part")
+                part.unlink(missing_ok=True)
+                try:
+                    os.link(original, part)
+                except OSError:
+                    shutil.copyfile(original, part)
+                os.replace(part, target)
+            published[entry["source"]] = target.name
+    except OSError:
+        pass  # fewer links to PDFs then; the text of every page is still shown
+    return published
+
+
+def pdf_link(lib: Library, source: str, page: int | None = None) -> str | None:
+    """``app/static/papers/<hash>.pdf#page=N`` for a paper stored as a PDF, else None.
+    Relative, so it works under any server.baseUrlPath."""
+    name = lib.pdfs.get(source)
+    if name is None:
+        return None
+    return f"app/static/papers/{name}" + (f"#page={page}" if page else "")
+
+
+def index_summary(idx: Index) -> IndexSummary:
+    papers = idx.manifest["papers"]
+    dates = sorted({d for p in idx.passages for d in (p.meeting_date, p.pack_date) if d})
+    return IndexSummary(
+        papers=len(papers),
+        meetings=len({(p["committee"], p["meeting_date"]) for p in papers if p.get("meeting_date")}),
+        first=dates[0] if dates else None,
+        last=dates[-1] if dates else None,
+        kinds=tuple(sorted({p.kind for p in idx.passages})),
+        created=idx.manifest.get("created"),
+    )
+
+
+@dataclass(frozen=True)
+class ChatTurn:
+    """One question in this session's chat: the answer, or why there is none."""
+
+    asked: str
+    answer: Answer | None = None
+    message: str = ""
+
+
+# --- pure helpers (tested directly) --------------------------------------------------
+
+
+def merge_filters(chat: Filters, side: Filters) -> Filters | None:
+    """Both the conversation's narrowing ("only Cabinet") and the sidebar's apply; None when
+    together they leave nothing (Cabinet in one, County Council in the other)."""
+    committees = chat.committees or side.committees
+    if chat.committees and side.committees:
+        wanted = {c.lower() for c in side.committees}
+        committees = tuple(c for c in chat.committees if c.lower() in wanted)
+        if not committees:
+            return None
+    kinds = chat.kinds or side.kinds
+    if chat.kinds and side.kinds:
+        kinds = tuple(k for k in chat.kinds if k in side.kinds)
+        if not kinds:
+            return None
+    froms = [d for d in (chat.date_from, side.date_from) if d]
+    tos = [d for d in (chat.date_to, side.date_to) if d]
+    date_from = max(froms) if froms else None
+    date_to = min(tos) if tos else None
+    if date_from and date_to and date_from > date_to:
+        return None
+    return Filters(committees=committees, date_from=date_from, date_to=date_to, kinds=kinds, docs=chat.docs)
+
+
+def describe_filters(f: Filters) -> str:
+    parts = []
+    if f.committees:
+        parts.append(" or ".join(f.committees))
+    if f.date_from and f.date_to:
+        parts.append(f"meetings {long_date(f.date_from)} to {long_date(f.date_to)}")
+    elif f.date_from:
+        parts.append(f"meetings from {long_date(f.date_from)}")
+    elif f.date_to:
+        parts.append(f"meetings up to {long_date(f.date_to)}")
+    if f.kinds:
+        parts.append(", ".join(KIND_LABELS.get(k, k).lower() for k in f.kinds))
+    return " · ".join(parts)
+
+
+def quote_markdown(text: str) -> str:
+    """A quote as escaped Markdown, one paragraph per paragraph of the paper, in quotation
+    marks. (Not a Markdown block quote: Streamlit greys those out, and the quote is the answer.)"""
+    paragraphs = bf.quote_paragraphs(text) or [""]
+    paragraphs[0] = "“" + paragraphs[0]
+    paragraphs[-1] = paragraphs[-1] + "”"
+    return "\n\n".join(esc(p) for p in paragraphs)
+
+
+def _cells(text: str) -> str:
+    return esc(re.sub(r"\t+", " | ", text))
+
+
+def page_markdown(paper: Paper, start: int, end: int, window: int = WINDOW) -> tuple[str, str]:
+    """The page(s) holding ``paper.text[start:end]``, as escaped Markdown with those words
+    highlighted, and a label saying which page(s) they are. Long pages (a text export with
+    no page breaks) are cut to ``window`` characters either side, at line ends."""
+    text = paper.text
+    spans = [s for s in paper.pages if s.start < max(end, start + 1) and start < s.end + 2]
+    lo, hi = (spans[0].start, spans[-1].end) if spans else (0, len(text))
+    lo, hi = min(lo, start), max(hi, end)
+    a, b = max(lo, start - window), min(hi, end + window)
+    if a > lo:
+        a = text.rfind("\n", lo, a) + 1 or a
+    if b < hi:
+        nl = text.find("\n", b, hi)
+        b = hi if nl == -1 else nl
+    out: list[str] = ["…", ""] if a > lo else []
+    pos = a
+    paragraph: list[str] = []
+    for line in text[a:b].split("\n"):
+        ls, le = pos, pos + len(line)
+        pos = le + 1
+        if not line.strip():
+            if paragraph:
+                out += ["  \n".join(paragraph), ""]
+                paragraph = []
+            continue
+        qs, qe = max(start, ls), min(end, le)
+        if qs < qe and text[qs:qe].strip():
+            mid = text[qs:qe]
+            pre = text[ls:qs] + mid[: len(mid) - len(mid.lstrip())]
+            post = mid[len(mid.rstrip()) :] + text[qe:le]
+            md = _cells(pre.lstrip()) + ":orange-background[**" + _cells(mid.strip()) + "**]" + _cells(post.rstrip())
+        else:
+            md = _cells(line.strip())
+        paragraph.append(md)
+    if paragraph:
+        out += ["  \n".join(paragraph), ""]
+    if b < hi:
+        out.append("…")
+    if spans:
+        first, last = spans[0], spans[-1]
+        label = page_text(first.first, last.last if last.last is not None else first.last, first.printed, last.printed)
+    else:
+        label = None
+    return (label or "page not known"), "\n".join(out).strip()
+
+
+def safe_filename(name: str) -> str:
+    """An uploaded file's name, safe to save: no folders, no odd characters, ending .pdf."""
+    stem = re.sub(r"[^\w .,()&'+-]", "_", Path(name.replace("\\", "/")).name).strip(" .") or "paper"
+    stem = re.sub(r"\.pdf$", "", stem, flags=re.IGNORECASE)[:120].strip(" .") or "paper"
+    return f"{stem}.pdf"
+
+
+def upload_limit_mb() -> int:
+    """server.maxUploadSize (.streamlit/config.toml): the browser refuses bigger files, and
+    the app checks again, since a client need not obey."""
+    return int(st.get_option("server.maxUploadSize"))
+
+
+def upload_problem(name: str, data: bytes, limit_mb: int) -> str | None:
+    """Why an upload is refused before it is read, or None. The PDF header may follow a
+    little junk (the PDF reference allows it in the first 1,024 bytes)."""
+    if not data:
+        return f"{name}: the file is empty, not added"
+    if len(data) > limit_mb * 1024 * 1024:
+        return f"{name}: larger than {limit_mb} MB, not added"
+    if b"%PDF-" not in data[:1024]:
+        return f"{name}: not a PDF file (no %PDF- header), not added"
+    return None
+
+
+def long_datetime(iso: str | None) -> str:
+    if not iso:
+        return "unknown"
+    try:
+        t = datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return iso
+    return f"{t.day} {t.strftime('%B %Y, %H:%M')} UTC"
+
+
+def date_span(summary: IndexSummary) -> str:
+    if not summary.first:
+        return "meeting dates not known"
+    if summary.first == summary.last:
+        return f"{long_date(summary.first)}"
+    return f"{long_date(summary.first)} to {long_date(summary.last)}"
+
+
+# --- session state -------------------------------------------------------------------
+
+
+def _init_state() -> None:
+    from qa.chat import Conversation
+
+    ss = st.session_state
+    ss.setdefault("conversation", Conversation())
+    ss.setdefault("history", [])  # ChatTurn, oldest first
+    ss.setdefault("briefing", bf.Briefing())
+    ss.setdefault("uploads", 0)  # bumped to give a fresh, empty uploader
+    ss.setdefault("upload_report", [])  # UploadLine
+
+
+def new_chat() -> None:
+    from qa.chat import Conversation
+
+    st.session_state.conversation = Conversation()
+    st.session_state.history = []
+
+
+def add_to_briefing(quote: Quote, question: str) -> None:
+    st.session_state.briefing = bf.add(st.session_state.briefing, bf.item_from_quote(quote, question))
+
+
+def _briefing_update(fn, *args) -> None:
+    st.session_state.briefing = fn(st.session_state.briefing, *args)
+
+
+def _note_changed(item_id: str) -> None:
+    _briefing_update(bf.note, item_id, st.session_state[f"note-{item_id}"])
+
+
+def _title_changed() -> None:
+    _briefing_update(bf.retitle, st.session_state["briefing-title"])
+
+
+# --- asking --------------------------------------------------------------------------
+
+
+def ask(idx: Index, message: str, side: Filters) -> ChatTurn:
+    """Answer ``message`` in this session's conversation (qa.chat makes a follow-up whole and
+    takes "only Cabinet", "since 2023" into the conversation's filters), within the sidebar's
+    filters, which stay the sidebar's: clearing them there clears them for the next question."""
+    from qa.answer import answer
+    from qa.chat import Conversation, Turn, resolve
+    from qa.query import BadQuestion
+    from qa.retrieve import NoMatchingPassages
+
+    conv: Conversation = st.session_state.conversation
+    try:
+        resolved = resolve(conv, message, idx.committees)
+        if not resolved.question:
+            raise BadQuestion("there is no earlier question to narrow: ask a question first")
+        filters = merge_filters(resolved.filters, side)
+        if filters is None:
+            raise NoMatchingPassages("the conversation's filters and the sidebar's exclude each other")
+        result = answer(idx, resolved.question, filters=filters)
+    except NoMatchingPassages:
+        return ChatTurn(
+            message,
+            message="Nothing in the papers indexed matches these filters (committee, meeting dates, kind of "
+            "paper). Widen or clear them in the sidebar, or ask again with “all committees”.",
+        )
+    except BadQuestion as err:
+        return ChatTurn(message, message=str(err)[:1].upper() + str(err)[1:] + ".")
+    except Exception as err:  # a bug must cost one answer, not the session's page
+        LOG.exception("answering %r failed", message)
+        return ChatTurn(
+            message,
+            message=f"This question could not be answered ({type(err).__name__}); the details are in the "
+            "server's log. Try asking it another way, and please report it.",
+        )
+    st.session_state.conversation = Conversation(
+        turns=conv.turns + (Turn(message, resolved.question, resolved.filters),), filters=resolved.filters
+    )
+    return ChatTurn(message, result)
+
+
+# --- showing answers -----------------------------------------------------------------
+
+
+def pdf_markdown(lib: Library, source: str, page: int | None) -> str | None:
+    link = pdf_link(lib, source, page)
+    if link is None:
+        return None
+    # "this page", not a number: the PDF's page index often differs from the printed page.
+    return f"[Open the PDF{' at this page' if page else ''} :material/open_in_new:]({link})"
+
+
+def show_in_paper(lib: Library, source: str, start: int, end: int, page: int | None) -> None:
+    paper = lib.idx.papers.get(source)
+    if paper is None:
+        st.caption("The text of this paper is not in the index.")
+        return
+    label, body = page_markdown(paper, start, end)
+    where = "PDF" if paper.format == "pdf" else "text export"
+    st.caption(esc(f"{source} ({where}) · {label} · the quoted words are highlighted"))
+    link = pdf_markdown(lib, source, page)
+    if link:
+        st.markdown(link)
+    st.markdown(body)
+
+
+def quote_card(lib: Library, quote: Quote, question: str, key: str) -> None:
+    with st.container(border=True, key=f"quote-{key}"):
+        st.markdown(quote_markdown(quote.text))
+        st.caption(":material/description: " + esc(citation_line(quote.citation)))
+        for other in quote.also_in[:3]:
+            st.caption("Also in: " + esc(citation_line(other)))
+        if len(quote.also_in) > 3:
+            st.caption(f"…and {len(quote.also_in) - 3} more places")
+        item = bf.item_from_quote(quote, question)
+        added = bf.contains(st.session_state.briefing, item.id)
+        cols = st.columns([1, 1], vertical_alignment="center")
+        cols[0].button(
+            "In the briefing" if added else "Add to briefing",
+            key=f"add-{key}",
+            icon=":material/check:" if added else ":material/add:",
+            disabled=added,
+            on_click=add_to_briefing,
+            args=(quote, question),
+        )
+        link = pdf_markdown(lib, quote.citation.source, quote.citation.page)
+        if link:
+            cols[1].markdown(link)
+        with st.expander("Show in paper"):
+            show_in_paper(lib, quote.citation.source, quote.start, quote.end, quote.citation.page)
+
+
+def nearest_card(lib: Library, hit: Hit, key: str) -> None:
+    p = hit.passage
+    words = p.text.split()
+    excerpt = " ".join(words[:70]) + (" …" if len(words) > 70 else "")
+    with st.container(border=True, key=f"nearest-{key}"):
+        st.markdown(esc(excerpt))
+        st.caption(":material/description: " + esc(citation_line(p)))
+        with st.expander("Show in paper"):
+            show_in_paper(lib, p.source, p.start, p.end, p.page)
+
+
+def show_answer(lib: Library, turn: ChatTurn, n: int) -> None:
+    answer = turn.answer
+    if answer is None:
+        st.info(esc(turn.message), icon=":material/filter_alt_off:")
+        return
+    if answer.question != turn.asked:
+        st.caption("Searched for: " + esc(answer.question))
+    if not answer.filters.is_empty():
+        st.caption("Only: " + esc(describe_filters(answer.filters)))
+    if answer.abstained:
+        st.warning(esc(answer.reason), icon=":material/search_off:")
+        if answer.nearest:
+            st.markdown("**Nearest matches** — these do not answer the question; they are the closest passages found.")
+            for m, hit in enumerate(answer.nearest):
+                nearest_card(lib, hit, f"{n}-{m}")
+        return
+    for m, quote in enumerate(answer.quotes):
+        quote_card(lib, quote, answer.question, f"{n}-{m}")
+
+
+# --- views ---------------------------------------------------------------------------
+
+
+def sidebar(lib: Library | None) -> Filters:
+    """The filters and what is indexed; returns the filters."""
+    with st.sidebar:
+        st.button("New chat", icon=":material/edit_square:", on_click=new_chat, key="new-chat")
+        if lib is None:
+            return Filters()
+        summary = lib.summary
+        st.subheader("Filters")
+        committees = st.multiselect("Committee", lib.idx.committees, key="f-committees", placeholder="All committees")
+        date_from = date_to = None
+        if summary.first and summary.last:
+            lo, hi = date.fromisoformat(summary.first), date.fromisoformat(summary.last)
+            picked = st.date_input(
+                "Meeting dates", value=(lo, hi), min_value=lo, max_value=hi, key=f"f-dates-{lo}-{hi}", format="DD/MM/YYYY"
+            )
+            if isinstance(picked, (tuple, list)) and len(picked) == 2:
+                date_from = picked[0].isoformat() if picked[0] > lo else None
+                date_to = picked[1].isoformat() if picked[1] < hi else None
+        kinds = st.multiselect(
+            "Kind of paper", summary.kinds, format_func=lambda k: KIND_LABELS.get(k, k), key="f-kinds", placeholder="All kinds"
+        )
+        st.subheader("What is indexed")
+        st.markdown(
+            f"**{summary.papers}** papers from **{summary.meetings}** meetings  \n"
+            f"{esc(date_span(summary))}  \n"
+            f"Last updated {esc(long_datetime(summary.created))}"
+        )
+    return Filters(committees=tuple(committees), date_from=date_from, date_to=date_to, kinds=tuple(kinds))
+
+
+def ask_view(lib: Library, side: Filters) -> None:
+    st.title("Ask the committee papers")
+    st.caption(
+        "Answers are the papers’ own words, each with its committee, meeting, agenda item and page. "
+        "Ask a follow-up (“and in 2022?”, “only Cabinet”) and it builds on the question before."
+    )
+    history: list[ChatTurn] = st.session_state.history
+    for n, turn in enumerate(history):
+        with st.chat_message("user"):
+            st.markdown(esc(turn.asked))
+        with st.chat_message("assistant"):
+            show_answer(lib, turn, n)
+    message = st.chat_input("Ask a question about the committee papers")
+    if message and message.strip():
+        with st.chat_message("user"):
+            st.markdown(esc(message))
+        with st.chat_message("assistant"):
+            with st.spinner("Searching the papers…"):
+                turn = ask(lib.idx, message.strip(), side)
+            history.append(turn)
+            show_answer(lib, turn, len(history) - 1)
+
+
+def briefing_view() -> None:
+    b: bf.Briefing = st.session_state.briefing
+    st.title("Briefing")
+    st.text_input("Title", value=b.title, key="briefing-title", on_change=_title_changed)
+    if not b.items:
+        st.info("No quotes yet. Under any quote in **Ask**, choose **Add to briefing**.", icon=":material/info:")
+        return
+    for n, item in enumerate(b.items):
+        with st.container(border=True, key=f"item-{item.id}"):
+            st.markdown(f"**{n + 1}\\. {esc(bf.heading(item))}**")
+            st.markdown(quote_markdown(item.text))
+            st.caption(esc(bf.reference(item)))
+            st.text_area(
+                "Note",
+                value=item.note,
+                key=f"note-{item.id}",
+                on_change=_note_changed,
+                args=(item.id,),
+                placeholder="Your note on this quote (optional)",
+                height=68,
+            )
+            cols = st.columns(3)
+            cols[0].button("Up", key=f"up-{item.id}", icon=":material/arrow_upward:", disabled=n == 0,
+                           on_click=_briefing_update, args=(bf.move, item.id, -1))
+            cols[1].button("Down", key=f"down-{item.id}", icon=":material/arrow_downward:", disabled=n == len(b.items) - 1,
+                           on_click=_briefing_update, args=(bf.move, item.id, 1))
+            cols[2].button("Remove", key=f"remove-{item.id}", icon=":material/delete:",
+                           on_click=_briefing_update, args=(bf.remove, item.id))
+    slug = re.sub(r"[^\w]+", "-", b.title.lower()).strip("-") or "briefing"
+    cols = st.columns(2)
+    cols[0].download_button("Download Markdown", data=bf.to_markdown(b), file_name=f"{slug}.md",
+                            mime="text/markdown", icon=":material/download:", key="export-md")
+    cols[1].download_button(
+        "Download Word", data=bf.to_docx(b), file_name=f"{slug}.docx", icon=":material/download:", key="export-docx",
+        mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    )
+
+
+def library_view(lib: Library | None) -> None:
+    st.title("Library")
+    upload_section(lib)
+    if lib is None:
+        return
+    papers = lib.idx.manifest["papers"]
+    st.subheader(f"{len(papers)} papers")
+    by_committee: dict[str, list[dict]] = {}
+    for p in papers:
+        by_committee.setdefault(p.get("committee") or "Committee not known", []).append(p)
+    for committee in sorted(by_committee):
+        rows = sorted(by_committee[committee], key=lambda p: (p.get("meeting_date") or "", p["source"]), reverse=True)
+        meetings = len({p.get("meeting_date") for p in rows})
+        with st.expander(f"{committee} — {len(rows)} papers, {meetings} meetings", expanded=len(by_committee) <= 3):
+            # st.dataframe draws every cell as text: a paper's title cannot become markup.
+            table = [
+                {
+                    "Meeting": long_date(p.get("meeting_date")) or "not known",
+                    "Paper": p.get("title") or p["doc"],
+                    "Kind": KIND_LABELS.get(p.get("kind"), p.get("kind")),
+                    "Pages": p.get("pages") or None,
+                    "File": p["source"],
+                    "Open": pdf_link(lib, p["source"]),
+                }
+                for p in rows
+            ]
+            st.dataframe(
+                table,
+                hide_index=True,
+                column_config={"Open": st.column_config.LinkColumn("Open", display_text="PDF")},
+            )
+
+
+def uploads_dir() -> Path:
+    """Where uploaded PDFs are kept, so the index's record of each paper's file stays true
+    (an ingest with --prune drops papers whose file is gone)."""
+    return Path(os.environ.get("COMMITTEE_QA_UPLOADS") or index_dir().parent / "uploads")
+
+
+@dataclass(frozen=True)
+class UploadLine:
+    level: str  # "ok", "warn" or "error"
+    text: str
+
+
+def upload_section(lib: Library | None) -> None:
+    ss = st.session_state
+    with st.container(border=True):
+        st.markdown(
+            f"**Add papers** — PDFs of agenda packs, minutes or reports, up to {upload_limit_mb()} MB each. "
+            "They are read, indexed and searchable straight away."
+        )
+        files = st.file_uploader(
+            "PDF files", type=["pdf"], accept_multiple_files=True, key=f"upload-{ss.uploads}", label_visibility="collapsed"
+        )
+        if files and st.button("Add to the library", type="primary", icon=":material/upload:", key="upload-go"):
+            ss.upload_report = ingest_uploads(lib, [(f.name, f.getvalue()) for f in files])
+            ss.uploads += 1
+            st.rerun()
+        show = {"ok": st.success, "warn": st.warning, "error": st.error}
+        for line in ss.upload_report:
+            show[line.level](esc(line.text))
+
+
+def ingest_uploads(lib: Library | None, files: list[tuple[str, bytes]]) -> list[UploadLine]:
+    """Check and save the uploads, ingest them into the index (a new version, swapped in by
+    index.ingest), and say what happened to each file."""
+    from index.ingest import ingest
+    from index.store import IndexError_
+
+    known = {e["source"]: e["content_hash"] for e in lib.idx.manifest["papers"]} if lib is not None else {}
+    folder = uploads_dir()
+    lines: list[UploadLine] = []
+    saved: dict[Path, str] = {}  # saved file → the name it was uploaded as
+    for name, data in files:
+        problem = upload_problem(name, data, upload_limit_mb())
+        if problem:
+            lines.append(UploadLine("error", problem))
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / safe_filename(name)
+        digest = hashlib.sha256(data).hexdigest()
+        clash = (target.name in known and known[target.name] != digest) or (
+            target.exists() and hashlib.sha256(target.read_bytes()).hexdigest() != digest
+        )
+        if clash or target in saved:  # another paper has this name: keep both
+            target = target.with_name(f"{target.stem}-{digest[:8]}.pdf")
+        part = target.with_name(target.name + ".part")
+        part.write_bytes(data)
+        os.replace(part, target)
+        saved[target] = name
+    if not saved:
+        return lines
+    bar = st.progress(0.0, text="Reading the papers…")
+
+    def progress(stage: str, done: int, total: int) -> None:
+        share = done / total if total else 1.0
+        if stage == "read":
+            bar.progress(0.3 * share, text=f"Reading the papers: {done} of {total}")
+        else:
+            bar.progress(0.3 + 0.7 * share, text=f"Indexing sentences: {done} of {total}")
+
+    try:
+        report = ingest(list(saved), index_dir(), get_embedder(model_spec()), progress=progress)
+    except IndexError_ as err:
+        bar.empty()
+        for path in saved:
+            path.unlink(missing_ok=True)
+        return lines + [UploadLine("error", f"The papers were not added: {err}")]
+    bar.progress(1.0, text="Done")
+    get_library.clear()  # every session opens the new version on its next run
+    by_name = {p.name: original for p, original in saved.items()}
+    for source in report.added + report.updated:
+        lines.append(UploadLine("ok", f"{by_name.get(source, source)}: added"))
+    for path, reason in report.skipped:
+        Path(path).unlink(missing_ok=True)  # keep only what is indexed
+        lines.append(UploadLine("error", f"{by_name.get(Path(path).name, Path(path).name)}: could not be read — {reason}"))
+    if report.unchanged:
+        lines.append(UploadLine("warn", f"{report.unchanged} already in the library, unchanged"))
+    return lines
+
+
+def main() -> None:
+    st.set_page_config(page_title="Committee papers", page_icon=":material/gavel:", layout="centered")
+    _init_state()
+    from index.embed import ModelNotFound
+    from index.store import IndexError_, IndexMissing
+
+    lib = None
+    try:
+        lib = current_library()
+    except IndexMissing:
+        pass
+    except (IndexError_, ModelNotFound) as err:
+        st.error(esc(str(err)))
+        st.stop()
+    side = sidebar(lib)
+    n = len(st.session_state.briefing.items)
+    view = st.segmented_control(
+        "View", ["Ask", "Briefing", "Library"], default="Ask", required=True, key="view", label_visibility="collapsed",
+        format_func=lambda v: f"{v} ({n})" if v == "Briefing" and n else v,
+    )
+    if lib is None:
+        st.warning(NO_INDEX, icon=":material/info:")
+        if view == "Library":
+            library_view(None)
+        return
+    if view == "Briefing":
+        briefing_view()
+    elif view == "Library":
+        library_view(lib)
+    else:
+        ask_view(lib, side)
+
+
+if __name__ == "__main__":  # Streamlit runs this file as __main__; tests import its helpers
+    main()

@@ -1,0 +1,439 @@
+"""The Streamlit app, run in-process by ``streamlit.testing.v1.AppTest`` against a small index
+built with the model-free HashingEmbedder: asking, follow-ups, filters, quote cards with
+citations and links to the PDF page, the briefing and its exports, uploads, and paper text
+that tries to be markup."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import shutil
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from conftest import KENT_MINUTES, REPO, SEFTON_SMALL, SEFTON_UPDATE
+
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))  # app.py sits at the top of the repository, outside the packages
+
+AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
+
+import app  # noqa: E402  (its helpers; importing does not run main())
+from index.model import Filters, PageSpan, Paper  # noqa: E402
+
+MODEL = "hashing-64"
+# A paper whose words try to be HTML, a script, a Markdown image and Streamlit markup.
+HOSTILE_TEXT = (
+    "CABINET MEMBER UPDATE REPORT Licensing Committee 12 March 2024\t\t\n"
+    "Councillor\tPortfolio\tDate\n"
+    "A Member\tCabinet Member Licensing\t12 March 2024\n"
+    "\n"
+    "Street trading consultation. One consultation response about street trading pitches arrived with "
+    "<script>alert(1)</script> pasted into it, with <b>bold</b> markup, an <img src=x onerror=alert(2)> tag, "
+    ":red[coloured] text and a markdown image link ![tracker](http://example.com/t.png) which the officers "
+    "have kept exactly as typed.\n"
+    "\n"
+    "The committee will review the street trading pitch fees in June.\n"
+)
+HOSTILE_BITS = ("<script>alert(1)</script>", "<b>bold</b>", "<img src=x onerror=alert(2)>", ":red[coloured]", "![tracker](http://example.com/t.png)")
+IMPROVEMENT_BOARD = "How often does the Improvement Board meet?"
+OVERVIEW = "Overview and Scrutiny Committee (Children's Services and Safeguarding)"
+
+
+def build_index(root: Path) -> Path:
+    """Four papers: two Sefton text exports (2021, 2022), Kent's Cabinet minutes (a PDF,
+    2025) and the hostile Licensing paper (2024)."""
+    from index.embed import HashingEmbedder
+    from index.ingest import ingest
+
+    papers = root / "papers"
+    papers.mkdir(parents=True)
+    for p in (SEFTON_UPDATE, SEFTON_SMALL, KENT_MINUTES):
+        shutil.copyfile(p, papers / p.name)
+    (papers / "licensing-update.txt").write_text(HOSTILE_TEXT, encoding="utf-8")
+    ingest([papers], root / "index", HashingEmbedder(64))
+    return root / "index"
+
+
+@pytest.fixture(scope="module")
+def app_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_index(tmp_path_factory.mktemp("app"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def static_serving():
+    """Links to PDFs need Streamlit's static file serving, which .streamlit/config.toml turns
+    on; set it here too so the tests do not depend on the folder pytest runs from."""
+    from streamlit import config
+
+    before = config.get_option("server.enableStaticServing")
+    config.set_option("server.enableStaticServing", True)
+    yield
+    config.set_option("server.enableStaticServing", before)
+
+
+def open_app(monkeypatch: pytest.MonkeyPatch, index: Path, uploads: Path) -> AppTest:
+    monkeypatch.setenv("COMMITTEE_QA_INDEX", str(index))
+    monkeypatch.setenv("COMMITTEE_QA_MODEL", MODEL)
+    monkeypatch.setenv("COMMITTEE_QA_UPLOADS", str(uploads))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture
+def at(app_index: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> AppTest:
+    return open_app(monkeypatch, app_index, tmp_path / "uploads")
+
+
+def plain(md: str) -> str:
+    """What escaped Markdown displays."""
+    return re.sub(r"\\(.)", r"\1", md, flags=re.DOTALL)
+
+
+def ask(at: AppTest, question: str) -> AppTest:
+    at.chat_input[0].set_value(question).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def quotes(at) -> list[str]:
+    """The quotes shown, in order, on the page or in one chat message."""
+    return [plain(m.value) for m in at.markdown if m.value.startswith("“")]
+
+
+def citations(at: AppTest) -> list[str]:
+    prefix = ":material/description: "
+    return [plain(c.value[len(prefix) :]) for c in at.caption if c.value.startswith(prefix)]
+
+
+def view(at: AppTest, name: str) -> AppTest:
+    at.segmented_control(key="view").set_value(name).run()
+    assert not at.exception, at.exception
+    return at
+
+
+# --- asking ------------------------------------------------------------------------------
+
+
+def test_index_summary_in_the_sidebar(at: AppTest) -> None:
+    text = " ".join(m.value for m in at.sidebar.markdown)
+    # Four papers, each for its own meeting; dates from the 2021 update to the 2025 minutes.
+    assert "**4** papers from **4** meetings" in text
+    assert "16 November 2021 to 30 January 2025" in plain(text)
+    assert "Last updated" in text
+
+
+def test_ask_gives_quotes_with_citations(at: AppTest) -> None:
+    ask(at, IMPROVEMENT_BOARD)
+    assert at.chat_message[0].name == "user" and at.chat_message[1].name == "assistant"
+    assert "The Improvement Board has convened four times since the last Group meeting and is now held monthly." in quotes(at)[0]
+    assert citations(at)[0] == f"{OVERVIEW} · meeting of 16 November 2021 · 004_ef26fe128a3892ff.txt"
+    assert at.button(key="add-0-0").label == "Add to briefing"
+    # "Show in paper": the paper's text with the quoted words highlighted.
+    shown = [m.value for m in at.markdown if ":orange-background[**" in m.value]
+    assert any("now held monthly" in plain(v) for v in shown)
+
+
+def test_follow_up_builds_on_the_question_before(at: AppTest) -> None:
+    ask(at, IMPROVEMENT_BOARD)
+    ask(at, "and fostering?")
+    assert [m.name for m in at.chat_message] == ["user", "assistant", "user", "assistant"]
+    searched = [plain(c.value) for c in at.caption if c.value.startswith("Searched for")]
+    assert searched == [f"Searched for: fostering: {IMPROVEMENT_BOARD}"]
+    assert len(at.session_state.conversation.turns) == 2
+    assert any("Fostering" in q for q in quotes(at))
+
+
+def test_new_chat_starts_over(at: AppTest) -> None:
+    ask(at, IMPROVEMENT_BOARD)
+    at.button(key="new-chat").click().run()
+    assert not at.chat_message and at.session_state.history == []
+    assert at.session_state.conversation.turns == ()
+    ask(at, "and fostering?")  # nothing before it now: searched as it stands
+    assert not [c for c in at.caption if c.value.startswith("Searched for")]
+
+
+def test_abstention_shows_nearest_matches_labelled(at: AppTest) -> None:
+    ask(at, "How many potholes were filled on the A28?")
+    assert "never mention 'potholes'" in plain(at.warning[0].value)
+    assert any(m.value.startswith("**Nearest matches**") for m in at.markdown)
+    assert not quotes(at) and not [b for b in at.button if b.key and b.key.startswith("add-")]
+    assert len(citations(at)) == 3
+
+
+def test_committee_filter_narrows_results(at: AppTest) -> None:
+    ask(at, IMPROVEMENT_BOARD)
+    assert any(c.startswith(OVERVIEW) for c in citations(at))
+    at.multiselect(key="f-committees").set_value(["Cabinet"]).run()
+    at.button(key="new-chat").click().run()
+    ask(at, IMPROVEMENT_BOARD)
+    assert citations(at) and all(c.startswith("Cabinet · ") for c in citations(at))
+    assert [plain(c.value) for c in at.caption if c.value.startswith("Only")] == ["Only: Cabinet"]
+
+
+def test_date_and_kind_filters_narrow_results(at: AppTest) -> None:
+    at.date_input[0].set_value((date(2021, 11, 16), date(2021, 12, 31))).run()
+    ask(at, "Who attended the meeting?")
+    assert citations(at) and all("16 November 2021" in c for c in citations(at))
+    assert "Only: meetings up to 31 December 2021" in [plain(c.value) for c in at.caption]
+
+    at.button(key="new-chat").click().run()
+    at.date_input[0].set_value((date(2021, 11, 16), date(2025, 1, 30)))
+    at.multiselect(key="f-kinds").set_value(["minutes"]).run()
+    ask(at, "Who attended the meeting?")
+    assert citations(at) and all(c.endswith(KENT_MINUTES.name) for c in citations(at))
+
+
+def test_filters_that_exclude_each_other_say_so(at: AppTest) -> None:
+    at.multiselect(key="f-committees").set_value(["Cabinet"]).run()
+    ask(at, f"{IMPROVEMENT_BOARD} only Licensing Committee")
+    assert "Nothing in the papers indexed matches these filters" in plain(at.info[0].value)
+
+
+def test_quote_from_a_pdf_links_to_its_page(at: AppTest) -> None:
+    ask(at, "What was agreed about the forecast revenue overspend?")
+    digest = hashlib.sha256(KENT_MINUTES.read_bytes()).hexdigest()
+    first = citations(at)[0]
+    assert first.startswith("Cabinet · meeting of 30 January 2025 · ") and first.endswith(KENT_MINUTES.name)
+    page = at.session_state.history[0].answer.quotes[0].citation.page  # the PDF's own page index
+    assert page and (f" · p. {page} · " in first or f"(PDF p. {page})" in first)
+    links = [m.value for m in at.markdown if "app/static/papers/" in m.value]
+    assert f"[Open the PDF at this page :material/open_in_new:](app/static/papers/{digest}.pdf#page={page})" in links
+    # The link works: the stored original is where Streamlit serves app/static/ from.
+    assert (REPO / "static" / "papers" / f"{digest}.pdf").read_bytes() == KENT_MINUTES.read_bytes()
+
+
+# --- paper text is text ----------------------------------------------------------------------
+
+
+def test_paper_markup_is_shown_as_text(at: AppTest) -> None:
+    ask(at, "What arrived with the street trading consultation response?")
+    shown = quotes(at)
+    assert shown and all(bit in shown[0] for bit in HOSTILE_BITS), shown
+    raw = next(m.value for m in at.markdown if m.value.startswith("“") and "script" in m.value)
+    assert "<script>" not in raw and "\\<script\\>" in raw and "\\!\\[tracker\\]" in raw
+    page = next(plain(m.value) for m in at.markdown if ":orange-background[**" in m.value and "script" in m.value)
+    assert all(bit in page for bit in HOSTILE_BITS)
+    # Nothing is rendered as HTML anywhere in the app.
+    assert not at.get("html")
+    assert all(not m.proto.allow_html for m in [*at.markdown, *at.caption])
+
+
+def test_question_markup_is_shown_as_text(at: AppTest) -> None:
+    question = "<img src=x onerror=alert(1)> ![x](http://e.com/x.png) budget?"
+    ask(at, question)
+    assert plain(at.chat_message[0].markdown[0].value) == question
+    assert all(not m.proto.allow_html for m in at.markdown)
+
+
+# --- the briefing ----------------------------------------------------------------------------
+
+
+class _Recorder:
+    """Keeps each in-memory media store AppTest creates, to read back the bytes a download
+    button would send."""
+
+    stores: list = []
+
+    @classmethod
+    def install(cls, monkeypatch: pytest.MonkeyPatch) -> None:
+        import streamlit.testing.v1.app_test as app_test
+        from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+        class Recording(MemoryMediaFileStorage):
+            def __init__(self, *args, **kwargs) -> None:
+                super().__init__(*args, **kwargs)
+                cls.stores.append(self)
+
+        cls.stores = []
+        monkeypatch.setattr(app_test, "MemoryMediaFileStorage", Recording)
+
+    @classmethod
+    def download(cls, at: AppTest, key: str) -> bytes:
+        url = at.get("download_button")[[b.key for b in at.get("download_button")].index(key)].proto.url
+        return cls.stores[-1].get_file(url.rsplit("/", 1)[-1]).content
+
+
+def test_briefing_collect_order_note_and_export(at: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    from docx import Document
+
+    _Recorder.install(monkeypatch)
+    ask(at, IMPROVEMENT_BOARD)
+    ask(at, "What was agreed about the forecast revenue overspend?")
+    first, second = quotes(at.chat_message[1])[0], quotes(at.chat_message[3])[0]
+    at.button(key="add-0-0").click().run()
+    at.button(key="add-1-0").click().run()
+    assert at.button(key="add-0-0").label == "In the briefing" and at.button(key="add-0-0").disabled
+    assert at.segmented_control(key="view").options == ["Ask", "Briefing (2)", "Library"]
+
+    view(at, "Briefing")
+    items = at.session_state.briefing.items
+    assert len(items) == 2
+    assert [plain(m.value) for m in at.markdown if m.value.startswith("**")][:2] == [
+        f"**1. {OVERVIEW}, 16 November 2021**",
+        "**2. Cabinet, 30 January 2025**",
+    ]
+    at.button(key=f"up-{items[1].id}").click().run()
+    assert [i.id for i in at.session_state.briefing.items] == [items[1].id, items[0].id]
+    at.text_area(key=f"note-{items[0].id}").input("Ask how often it met in 2022.").run()
+    at.text_input(key="briefing-title").input("Children's services <draft>").run()
+    assert not at.exception
+
+    md = _Recorder.download(at, "export-md").decode("utf-8")
+    assert md.startswith("# Children's services \\<draft\\>\n")
+    assert md.index("## 1. Cabinet, 30 January 2025") < md.index(f"## 2. {OVERVIEW}, 16 November 2021")
+    assert "Note: Ask how often it met in 2022." in md
+    assert f"Reference: {OVERVIEW} · meeting of 16 November 2021 · 004\\_ef26fe128a3892ff.txt" in md
+    assert f"Found for the question: “{IMPROVEMENT_BOARD}”" in md
+
+    docx = Document(io.BytesIO(_Recorder.download(at, "export-docx")))
+    text = [p.text for p in docx.paragraphs]
+    assert text[0] == "Children's services <draft>"
+    assert text.index("1. Cabinet, 30 January 2025") < text.index(f"2. {OVERVIEW}, 16 November 2021")
+    assert f"Reference: {OVERVIEW} · meeting of 16 November 2021 · 004_ef26fe128a3892ff.txt" in text
+    assert "Note: Ask how often it met in 2022." in text
+    words = " ".join(text)
+    assert " ".join(first.strip("“”").split()) in words and " ".join(second.strip("“”").split()) in words
+
+    at.button(key=f"remove-{items[1].id}").click().run()
+    assert [i.id for i in at.session_state.briefing.items] == [items[0].id]
+
+
+# --- the library and uploads -----------------------------------------------------------------
+
+
+def test_library_lists_papers_by_committee(at: AppTest) -> None:
+    view(at, "Library")
+    labels = [e.label for e in at.expander]
+    assert labels == [
+        "Cabinet — 1 papers, 1 meetings",
+        "Licensing Committee — 1 papers, 1 meetings",
+        f"{OVERVIEW} — 2 papers, 2 meetings",
+    ]
+    frames = [d.value for d in at.dataframe]
+    assert list(frames[0]["File"]) == [KENT_MINUTES.name]
+    assert frames[0]["Open"][0].startswith("app/static/papers/")
+    assert list(frames[2]["Meeting"]) == ["7 November 2022", "16 November 2021"]
+
+
+def test_upload_adds_good_pdfs_and_names_each_bad_file(app_index: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import badpdfs
+
+    index = tmp_path / "index"
+    shutil.copytree(app_index, index, symlinks=True)
+    before = (index / "current").resolve().name
+    made = tmp_path / "made"
+    made.mkdir()
+    files = [
+        ("Budget minutes.pdf", badpdfs.write_good_pdf(made).read_bytes()),
+        ("not-found.pdf", badpdfs.write_html_as_pdf(made).read_bytes()),
+        ("empty.pdf", b""),
+        ("truncated.pdf", badpdfs.write_truncated_pdf(made).read_bytes()),
+        ("password.pdf", badpdfs.write_user_password_pdf(made).read_bytes()),
+    ]
+    uploads = tmp_path / "uploads"
+    at = open_app(monkeypatch, index, uploads)
+    view(at, "Library")
+    at.file_uploader[0].set_value([(name, data, "application/pdf") for name, data in files]).run()
+    at.button(key="upload-go").click().run()
+    assert not at.exception, at.exception
+
+    assert [plain(s.value) for s in at.success] == ["Budget minutes.pdf: added"]
+    errors = [plain(e.value) for e in at.error]
+    assert errors[:2] == [
+        "not-found.pdf: not a PDF file (no %PDF- header), not added",
+        "empty.pdf: the file is empty, not added",
+    ]
+    assert len(errors) == 4
+    assert errors[2].startswith("truncated.pdf: could not be read — ")
+    assert errors[3].startswith("password.pdf: could not be read — ")
+    assert "password" in errors[3]
+
+    # The new version is swapped in and served; only the readable upload is kept.
+    assert (index / "current").resolve().name != before
+    assert sorted(p.name for p in uploads.iterdir()) == ["Budget minutes.pdf"]
+    files_listed = [f for d in at.dataframe for f in d.value["File"]]
+    assert "Budget minutes.pdf" in files_listed and len(files_listed) == 5
+    assert at.file_uploader(key="upload-1").value == []  # a fresh, empty uploader
+    view(at, "Ask")
+    ask(at, "Which page mentions item 4 and the budget?")
+    assert any(c.endswith("Budget minutes.pdf") for c in citations(at))
+
+
+def test_upload_again_is_unchanged(app_index: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    shutil.copytree(app_index, index, symlinks=True)
+    at = open_app(monkeypatch, index, tmp_path / "uploads")
+    view(at, "Library")
+    at.file_uploader[0].set_value([(KENT_MINUTES.name, KENT_MINUTES.read_bytes(), "application/pdf")]).run()
+    at.button(key="upload-go").click().run()
+    assert [plain(w.value) for w in at.warning] == ["1 already in the library, unchanged"]
+
+
+def test_no_index_says_how_to_make_one(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    at = open_app(monkeypatch, tmp_path / "nothing-here", tmp_path / "uploads")
+    assert at.warning[0].value == app.NO_INDEX
+    assert not at.chat_input
+
+
+# --- the helpers -----------------------------------------------------------------------------
+
+
+def test_merge_filters() -> None:
+    chat = Filters(committees=("Cabinet",), date_from="2023-01-01")
+    side = Filters(committees=("cabinet", "County Council"), date_from="2022-06-01", date_to="2024-12-31", kinds=("minutes",))
+    assert app.merge_filters(chat, side) == Filters(
+        committees=("Cabinet",), date_from="2023-01-01", date_to="2024-12-31", kinds=("minutes",)
+    )
+    assert app.merge_filters(Filters(), side) == side
+    assert app.merge_filters(chat, Filters(committees=("County Council",))) is None
+    assert app.merge_filters(Filters(date_from="2025-01-01"), Filters(date_to="2024-12-31")) is None
+    assert app.merge_filters(Filters(kinds=("report",)), Filters(kinds=("minutes",))) is None
+
+
+def test_describe_filters() -> None:
+    f = Filters(committees=("Cabinet", "County Council"), date_from="2023-01-01", kinds=("minutes", "report"))
+    assert app.describe_filters(f) == "Cabinet or County Council · meetings from 1 January 2023 · minutes, reports"
+
+
+def test_safe_filename() -> None:
+    assert app.safe_filename("../../etc/passwd") == "passwd.pdf"
+    assert app.safe_filename("C:\\Users\\me\\Minutes 9 Jan.PDF") == "Minutes 9 Jan.pdf"
+    assert app.safe_filename("<script>.pdf") == "_script_.pdf"
+    assert app.safe_filename("...") == "paper.pdf"
+
+
+def test_upload_problem() -> None:
+    assert app.upload_problem("a.pdf", b"%PDF-1.7\n...", 1) is None
+    assert app.upload_problem("a.pdf", b"\xef\xbb\xbf junk %PDF-1.4\n", 1) is None  # header after a little junk
+    assert app.upload_problem("a.pdf", b"<html>", 1) == "a.pdf: not a PDF file (no %PDF- header), not added"
+    assert app.upload_problem("a.pdf", b"junk" * 300 + b"%PDF-1.4", 1) == "a.pdf: not a PDF file (no %PDF- header), not added"
+    assert app.upload_problem("a.pdf", b"%PDF-" + bytes(2 * 1024 * 1024), limit_mb=1) == "a.pdf: larger than 1 MB, not added"
+
+
+def test_page_markdown_highlights_the_quote_on_its_page() -> None:
+    text = "Page one words.\n\nAgenda Item 5\nThe Cabinet AGREED the budget.\nNext line *here*.\n\nPage three."
+    pages = (PageSpan(0, 16, 1, 1, "1"), PageSpan(17, 80, 2, 2, "7"), PageSpan(82, len(text), 3, 3, "8"))
+    paper = Paper(source="m.pdf", doc="m", format="pdf", text=text, pages=pages, content_hash="h")
+    start = text.index("AGREED")
+    label, body = app.page_markdown(paper, start, start + len("AGREED the budget."))
+    assert label == "p. 7 (PDF p. 2)"
+    assert body == "Agenda Item 5  \nThe Cabinet :orange-background[**AGREED the budget\\.**]  \nNext line \\*here\\*\\."
+
+
+def test_page_markdown_cuts_long_pages_at_line_ends() -> None:
+    lines = [f"Line {n} of a text export with no page breaks." for n in range(200)]
+    text = "\n".join(lines)
+    paper = Paper(source="t.txt", doc="t", format="text", text=text, pages=(), content_hash="h")
+    start = text.index("Line 100 ")
+    label, body = app.page_markdown(paper, start, start + len(lines[100]), window=100)
+    assert label == "page not known"
+    shown = body.split("\n")
+    assert shown[0] == "…" and shown[-1] == "…"
+    assert ":orange-background[**Line 100 of a text export with no page breaks\\.**]" in body
+    assert "Line 97 " in plain(body) and "Line 96 " not in plain(body)  # 100 characters ≈ 2 lines either side
