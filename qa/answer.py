@@ -24,6 +24,7 @@ import numpy as np
 from index.chunk import WORD, sentence_units
 from index.model import Answer, Citation, Filters, Hit, Passage, Quote
 from index.tokens import bm25_tokens
+from qa.answertype import answer_types, type_match
 
 MAX_QUOTES = 5
 PASSAGES_READ = 8  # quotes are drawn from this many top passages
@@ -46,6 +47,8 @@ class AnswerSettings:
     # of its passage in the retriever's ranking (which sees more than one sentence).
     coverage_weight: float = 0.25
     rank_weight: float = 0.05
+    # Added when the quote holds the kind of thing the question asks for (qa.answertype).
+    type_weight: float = 0.15
     # Sentences either side of the best one taken into the quote (at most three sentences).
     context_sentences: int = 1
 
@@ -112,13 +115,29 @@ def _extend(passage: Passage, spans: list[tuple[int, int]], i: int, context: int
             lo -= 1
     if passage.is_table:
         lo, hi = i, i
-    return spans[lo][0], spans[hi][1]
+    start, end = spans[lo][0], spans[hi][1]
+    return _after_heading(passage, start, end), end
+
+
+# "3. MINUTES OF THE PREVIOUS MEETING " before a sentence: a heading the sentence splitter
+# could not part from its first sentence. The citation names the item; the quote starts
+# at the sentence.
+HEADING_LEAD = re.compile(r"\s*(?:\d+(?:\.\d+)*\.?\s+)?(?:[A-Z][A-Z0-9&'’,\-–/()]*:?\s+){2,}(?=[A-Z][a-z])")
+
+
+def _after_heading(passage: Passage, start: int, end: int) -> int:
+    text = passage.text[start - passage.start : end - passage.start]
+    m = HEADING_LEAD.match(text)
+    if m and len(WORD.findall(text, m.end())) >= 8:
+        return start + m.end()
+    return start
 
 
 def _candidates(
     store, question_text: str, qvec: np.ndarray, hits: list[Hit], settings: AnswerSettings
 ) -> list[Candidate]:
     q_tokens = set(bm25_tokens(question_text))
+    q_types = answer_types(question_text)
     out: list[Candidate] = []
     for rank, hit in enumerate(hits[:PASSAGES_READ]):
         p = hit.passage
@@ -130,7 +149,8 @@ def _candidates(
             start, end = _extend(p, spans, i, settings.context_sentences)
             s0, e0 = spans[i]
             cov = _coverage(q_tokens, p.text[s0 - p.start : e0 - p.start] + " " + (p.section or "") + " " + (p.item_title or ""))
-            score = sim + settings.coverage_weight * cov + settings.rank_weight / (1 + rank)
+            fit = type_match(q_types, p.text[start - p.start : end - p.start]) if q_types else 0.0
+            score = sim + settings.coverage_weight * cov + settings.rank_weight / (1 + rank) + settings.type_weight * fit
             out.append(Candidate(p, hit, rank, start, end, float(sim), cov, score))
     out.sort(key=lambda c: -c.score)
     return out
@@ -195,8 +215,12 @@ def answer(
     candidates = _candidates(store, query.expanded, qvec, hits, settings)
     best = candidates[0] if candidates else None
     unknown = unknown_words(store, query.text)
-    weak = best is None or (best.similarity < settings.min_similarity and best.coverage < settings.min_coverage)
-    if weak or (unknown and best.similarity < settings.unknown_word_similarity):
+    # Judged on the closest sentence in meaning and the one sharing most words, whichever
+    # quote ends up first: abstaining must not depend on how quotes are ordered.
+    closest = max((c.similarity for c in candidates), default=0.0)
+    widest = max((c.coverage for c in candidates), default=0.0)
+    weak = best is None or (closest < settings.min_similarity and widest < settings.min_coverage)
+    if weak or (unknown and closest < settings.unknown_word_similarity):
         why = (
             f"The papers indexed never mention {', '.join(repr(w) for w in unknown[:3])}, and nothing else in them answers this."
             if unknown

@@ -106,3 +106,26 @@ def test_conversation_is_a_value_that_round_trips(idx):
     assert all(q.citation.committee == "Cabinet" for q in second.quotes)
     restored = Conversation.from_json(conv.to_json())
     assert restored == conv
+
+
+def test_quote_starts_after_a_heading_glued_to_its_sentence():
+    from index.model import Passage
+    from qa.answer import _after_heading
+
+    text = "3. MINUTES OF THE PREVIOUS MEETING The Committee considered the Minutes of the meetings held on 21 March."
+    p = Passage.from_json({**_passage_fields(), "text": text, "start": 100, "end": 100 + len(text)})
+    start = _after_heading(p, 100, 100 + len(text))
+    assert text[start - 100 :].startswith("The Committee considered")
+    # A resolution keeps its "RESOLVED:" — one capitals word is not a heading.
+    text2 = "RESOLVED: That the report be noted and the actions be agreed by the Board."
+    p2 = Passage.from_json({**_passage_fields(), "text": text2, "start": 0, "end": len(text2)})
+    assert _after_heading(p2, 0, len(text2)) == 0
+
+
+def _passage_fields() -> dict:
+    return {
+        "id": "x", "doc": "d", "source": "d.txt", "text": "", "start": 0, "end": 0, "page": 1, "page_end": 1,
+        "printed_page": None, "printed_page_end": None, "committee": "", "meeting_date": None, "pack_date": None,
+        "kind": "minutes", "agenda_item": None, "item_title": None, "section": None, "context": "",
+        "is_table": False, "content_hash": "h",
+    }
