@@ -145,15 +145,38 @@ def _candidates(
         if not spans:
             continue
         sims = _unit_vectors(store, p, spans) @ qvec
+        paper = _paper(store, p.source)
         for i, sim in enumerate(sims.tolist()):
-            start, end = _extend(p, spans, i, settings.context_sentences)
             s0, e0 = spans[i]
+            start, end = _on_one_page(paper, *_extend(p, spans, i, settings.context_sentences), s0, e0)
             cov = _coverage(q_tokens, p.text[s0 - p.start : e0 - p.start] + " " + (p.section or "") + " " + (p.item_title or ""))
             fit = type_match(q_types, p.text[start - p.start : end - p.start]) if q_types else 0.0
             score = sim + settings.coverage_weight * cov + settings.rank_weight / (1 + rank) + settings.type_weight * fit
             out.append(Candidate(p, hit, rank, start, end, float(sim), cov, score))
     out.sort(key=lambda c: -c.score)
     return out
+
+
+def _on_one_page(paper, start: int, end: int, anchor_start: int, anchor_end: int) -> tuple[int, int]:
+    """Clip a PDF quote to the page holding most of its best sentence.
+
+    Between two PDF pages stand a footer and a header that the paper's text leaves out; a
+    quote across the break would not read word for word on either page."""
+    if paper is None or paper.format != "pdf":
+        return start, end
+    best, overlap = None, 0
+    for span in paper.pages:
+        shared = min(anchor_end, span.end) - max(anchor_start, span.start)
+        if shared > overlap:
+            best, overlap = span, shared
+    if best is None:
+        return start, end
+    lo, hi = max(start, best.start), min(end, best.end)
+    while lo < hi and paper.text[lo].isspace():
+        lo += 1
+    while hi > lo and paper.text[hi - 1].isspace():
+        hi -= 1
+    return (lo, hi) if lo < hi else (start, end)
 
 
 def _citation(store, passage: Passage, start: int, end: int) -> Citation:

@@ -129,3 +129,30 @@ def _passage_fields() -> dict:
         "kind": "minutes", "agenda_item": None, "item_title": None, "section": None, "context": "",
         "is_table": False, "content_hash": "h",
     }
+
+
+def test_pdf_quotes_read_word_for_word_on_their_cited_page(idx):
+    """The sentence about the social care grant runs from p. 12 onto p. 13 of the minutes,
+    where a page-number header stands between; the quote must keep to one page."""
+    import re
+
+    from pypdf import PdfReader
+
+    def words(text: str) -> str:
+        return " ".join(re.findall(r"[a-z0-9£]+", text.lower()))
+
+    raw_pages = [words(page.extract_text()) for page in PdfReader(MINUTES).pages]
+    questions = [
+        "Kent was due to receive a significantly lower allocation of the social care grant within the proposed settlement",
+        "Birmingham City Council per head compared to Kent's allocation",
+        "draw down an additional £9 million from the corporate ICT reserve",
+    ]
+    checked = 0
+    for question in questions:
+        for quote in answer(idx, question).quotes:
+            if quote.citation.source != MINUTES.name:
+                continue
+            assert quote.citation.page == quote.citation.page_end
+            assert words(quote.text) in raw_pages[quote.citation.page - 1]
+            checked += 1
+    assert checked >= 3
