@@ -316,6 +316,12 @@ def long_datetime(iso: str | None) -> str:
     return f"{t.day} {t.strftime('%B %Y, %H:%M')} UTC"
 
 
+def count(n: int, noun: str, *, bold: bool = False) -> str:
+    """ "1 paper", "3 papers"; the number in bold for Markdown if asked."""
+    number = f"**{n}**" if bold else str(n)
+    return f"{number} {noun}" + ("" if n == 1 else "s")
+
+
 def date_span(summary: IndexSummary) -> str:
     if not summary.first:
         return "meeting dates not known"
@@ -511,7 +517,7 @@ def sidebar(lib: Library | None) -> Filters:
         )
         st.subheader("What is indexed")
         st.markdown(
-            f"**{summary.papers}** papers from **{summary.meetings}** meetings  \n"
+            f"{count(summary.papers, 'paper', bold=True)} from {count(summary.meetings, 'meeting', bold=True)}  \n"
             f"{esc(date_span(summary))}  \n"
             f"Last updated {esc(long_datetime(summary.created))}"
         )
@@ -585,14 +591,14 @@ def library_view(lib: Library | None) -> None:
     if lib is None:
         return
     papers = lib.idx.manifest["papers"]
-    st.subheader(f"{len(papers)} papers")
+    st.subheader(count(len(papers), "paper"))
     by_committee: dict[str, list[dict]] = {}
     for p in papers:
         by_committee.setdefault(p.get("committee") or "Committee not known", []).append(p)
     for committee in sorted(by_committee):
         rows = sorted(by_committee[committee], key=lambda p: (p.get("meeting_date") or "", p["source"]), reverse=True)
         meetings = len({p.get("meeting_date") for p in rows})
-        with st.expander(f"{committee} — {len(rows)} papers, {meetings} meetings", expanded=len(by_committee) <= 3):
+        with st.expander(f"{committee} — {count(len(rows), 'paper')}, {count(meetings, 'meeting')}", expanded=len(by_committee) <= 3):
             # st.dataframe draws every cell as text: a paper's title cannot become markup.
             table = [
                 {

@@ -311,8 +311,8 @@ def test_library_lists_papers_by_committee(at: AppTest) -> None:
     view(at, "Library")
     labels = [e.label for e in at.expander]
     assert labels == [
-        "Cabinet — 1 papers, 1 meetings",
-        "Licensing Committee — 1 papers, 1 meetings",
+        "Cabinet — 1 paper, 1 meeting",
+        "Licensing Committee — 1 paper, 1 meeting",
         f"{OVERVIEW} — 2 papers, 2 meetings",
     ]
     frames = [d.value for d in at.dataframe]
@@ -373,6 +373,20 @@ def test_upload_again_is_unchanged(app_index: Path, monkeypatch: pytest.MonkeyPa
     at.file_uploader[0].set_value([(KENT_MINUTES.name, KENT_MINUTES.read_bytes(), "application/pdf")]).run()
     at.button(key="upload-go").click().run()
     assert [plain(w.value) for w in at.warning] == ["1 already in the library, unchanged"]
+
+
+@pytest.mark.integration
+def test_with_the_bundled_model(real_index_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The default set-up of `make run`: no COMMITTEE_QA_MODEL, the bundled model."""
+    monkeypatch.delenv("COMMITTEE_QA_MODEL", raising=False)
+    monkeypatch.setenv("COMMITTEE_QA_INDEX", str(real_index_dir))
+    monkeypatch.setenv("COMMITTEE_QA_UPLOADS", str(tmp_path / "uploads"))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
+    assert not at.exception, at.exception
+    ask(at, "How often does the Improvement Board get together?")
+    assert quotes(at), [m.value for m in [*at.warning, *at.info, *at.markdown]]
+    assert "now held monthly" in quotes(at)[0]
+    assert citations(at)[0] == f"{OVERVIEW} · meeting of 16 November 2021 · 004_ef26fe128a3892ff.txt"
 
 
 def test_no_index_says_how_to_make_one(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
