@@ -1,0 +1,610 @@
+"""``committee-qa bench``: how fast, how big, and how we compare with the obvious peers.
+
+One run measures:
+
+- **Ingest** of a real corpus (``--corpus``, ``samples/`` by default) with the real model in
+  a fresh process: pages/s, passages/s, seconds per stage, the bare encoder on the very
+  sentence units ingest embedded (the ceiling), words embedded against words in the
+  corpus, a re-ingest of the unchanged papers, peak RSS (eval.bench_workers).
+- **Query latency** (p50/p95) of ``bm25``, ``dense``, ``hybrid``, ``rerank`` and a full
+  ``qa.answer.answer`` at 10k / 100k / 1M passages. Those indexes are *synthetic*
+  (eval.bench_synth): passages recombine the corpus's own sentences and each sentence
+  vector is a perturbed copy of a real one. Question vectors are computed once with the
+  real model; their encoding time is reported separately.
+- **Peers** on the same passages in the same run: ``rank_bm25.BM25Okapi`` and a plain
+  NumPy dot-product scan.
+- **Approximate search** (HNSW) where flat FAISS breaks the latency target: its latency and
+  recall@10 against flat.
+- **Serving memory**: the 100k index written with ``index.store`` and opened by
+  ``qa.retrieve.open_index`` in a fresh process with the real model; disk per 1,000 passages.
+- Optionally (``--pg DSN``) hybrid search through ``qa.stores.open_store(DSN)`` on whatever
+  the PostgreSQL index holds.
+
+    committee-qa bench --quick   # under 3 minutes at 100k; last stdout line is a JSON summary
+    committee-qa bench           # 10k, 100k, 1M; writes docs/BENCHMARKS.md and docs/bench/
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import json
+import os
+import pstats
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from eval.bench_measure import (
+    current_rss_mb,
+    load_avg,
+    log,
+    machine,
+    peak_rss_mb,
+    reset_peak_rss,
+    round_robin,
+)
+from eval.bench_synth import (
+    HNSW_EF_CONSTRUCTION,
+    HNSW_EF_SEARCH,
+    HNSW_M,
+    NOISE,
+    LookupEmbedder,
+    Material,
+    build_synthetic,
+    hnsw_index,
+    recall,
+)
+from eval.bench_workers import WorkerFailed, run_worker
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CORPUS = ROOT / "samples"
+DEFAULT_QUESTIONS = ROOT / "eval" / "questions" / "sefton-dev.jsonl"
+DEFAULT_OUT = ROOT / "docs" / "BENCHMARKS.md"
+DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
+QUICK_SIZES = (100_000,)
+QUICK_CORPUS_BYTES = 25_000  # --quick ingests the smallest files of the corpus up to this
+QUICK_QUESTIONS = 10
+QUICK_SERVE_QUESTIONS = 5
+SERVE_SIZE = 100_000
+RANK_BM25_MAX = 200_000  # rank_bm25 keeps a Python dict per passage: not run above this
+TWO_UNITS_FROM = 500_000  # from here synthetic passages hold 2 sentence units each, to fit in memory
+HNSW_EF_SEARCHES = (64, 128, 256)  # recall and speed of the FAISS call alone at each efSearch
+RETRIEVERS = ("bm25", "dense", "hybrid", "rerank")
+
+# The keys the JSON summary line always carries (null when not measured).
+SUMMARY_KEYS = (
+    "hybrid_p50_ms_100k",
+    "rank_bm25_p50_ms_100k",
+    "numpy_scan_p50_ms_100k",
+    "ask_p50_ms_100k",
+    "ingest_passages_per_s",
+    "encoder_passages_per_s",
+    "peak_rss_mb_100k",
+)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    quick: bool = False
+    repeats: int = 2
+    noise: float = NOISE
+    seed: int = 0
+    ann_from: int = 100_000  # HNSW is measured from this size up (never with --quick)
+    serve: bool = True
+    serve_size: int = SERVE_SIZE  # the size written to disk and served from a fresh process
+    profile: bool = True  # where a hybrid search and an ask spend their time (full run)
+
+
+def load_questions(path: Path) -> list[str]:
+    """The question texts of a question set, whitespace-normalised as ``qa.query`` does."""
+    from qa.query import clean_question
+
+    with path.open(encoding="utf-8") as f:
+        return [clean_question(json.loads(line)["question"]) for line in f if line.strip()]
+
+
+def label(size: int) -> str:
+    """``label(100_000) == "100k"``, ``label(1_000_000) == "1m"``."""
+    if size % 1_000_000 == 0:
+        return f"{size // 1_000_000}m"
+    if size % 1000 == 0:
+        return f"{size // 1000}k"
+    return str(size)
+
+
+def dig(d: Any, *keys, default=None):
+    """``d[k1][k2]...`` or ``default`` where a level is missing or None."""
+    for k in keys:
+        if not isinstance(d, dict) or d.get(k) is None:
+            return default
+        d = d[k]
+    return d
+
+
+# --- what is timed ----------------------------------------------------------------------
+
+
+def dense_depth(index) -> int:
+    """How many sentence units dense search asks FAISS for (as qa.retrieve.dense_scores)."""
+    from qa.retrieve import CANDIDATES
+
+    return min(len(index.units), max(8 * CANDIDATES, 400))
+
+
+def product_fns(index, retrievers=RETRIEVERS, ask: bool = True) -> dict[str, Callable[[str], Any]]:
+    """``qa.retrieve.search`` per retriever and ``qa.answer.answer``, k = 10."""
+    from qa.answer import answer
+    from qa.retrieve import search
+
+    fns: dict[str, Callable] = {r: (lambda q, r=r: search(index, q, k=10, retriever=r)) for r in retrievers}
+    if ask:
+        fns["ask"] = lambda q: answer(index, q, k=10)
+    return fns
+
+
+def peer_fns(index, tokens: list[list[str]] | None, vectors: dict[str, np.ndarray]) -> tuple[dict[str, Callable], dict[str, Any]]:
+    """The peers over the same passages: BM25Okapi over the very tokens bm25s indexed (top
+    100, as deep as our BM25 path goes) and ``embeddings @ q`` + the top units, as deep as
+    dense search asks FAISS."""
+    from index.tokens import bm25_tokens
+
+    emb, depth = index.embeddings, dense_depth(index)
+    info: dict[str, Any] = {"scan_depth": depth}
+
+    def scan(q: str) -> np.ndarray:
+        return np.argpartition(-(emb @ vectors[q]), depth - 1)[:depth]
+
+    fns: dict[str, Callable] = {"numpy_scan": scan}
+    if tokens is not None:
+        from rank_bm25 import BM25Okapi
+
+        t = time.perf_counter()
+        okapi = BM25Okapi(tokens)
+        info["rank_bm25_build_s"] = round(time.perf_counter() - t, 1)
+        top = min(100, len(tokens))
+        fns["rank_bm25"] = lambda q: np.argpartition(-okapi.get_scores(bm25_tokens(q)), top - 1)[:top]
+    return fns, info
+
+
+def faiss_call(faiss_index, vectors: dict[str, np.ndarray], k: int) -> Callable[[str], Any]:
+    return lambda q: faiss_index.search(vectors[q][None, :].astype(np.float32), k)
+
+
+def breakdown(index, questions: list[str], vectors: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Where a hybrid search's time goes, stage by stage, with qa.retrieve's own functions;
+    and the FAISS call alone with FAISS's default threads and with one thread."""
+    import faiss
+
+    from qa.query import understand
+    from qa.retrieve import CANDIDATES, bm25_scores, dedupe, dense_scores, run_hybrid
+
+    n = CANDIDATES
+    state: dict[str, Any] = {}
+
+    def step_understand(q):
+        state["query"] = understand(q, index.acronyms, index.committees)
+
+    def step_bm25(q):
+        state["bm"] = bm25_scores(index, state["query"].expanded, None, n)
+
+    def step_dense(q):
+        state["de"] = dense_scores(index, vectors[q], None, n)
+
+    def step_hybrid(q):  # both paths again, then fusion: fusion's share is the difference
+        state["ranked"] = run_hybrid(index, state["query"], None, n)
+
+    def step_dedupe(q):
+        dedupe(index, state["ranked"][: max(CANDIDATES, 50)], 10, "hybrid")
+
+    steps = {"understand": step_understand, "bm25_scores": step_bm25, "dense_scores": step_dense,
+             "run_hybrid": step_hybrid, "dedupe": step_dedupe}
+    timed, errors = round_robin(steps, questions, 1)
+    out: dict[str, Any] = {name: timed.get(name) for name in steps}
+    out.update({f"{k}_error": v for k, v in errors.items()})
+    if not errors:
+        out["fuse"] = round(timed["run_hybrid"]["p50_ms"] - timed["bm25_scores"]["p50_ms"] - timed["dense_scores"]["p50_ms"], 3)
+    threads = faiss.omp_get_max_threads()
+    call = faiss_call(index.faiss_index, vectors, dense_depth(index))
+    out["faiss_call"] = round_robin({"t": call}, questions, 1)[0]["t"]
+    faiss.omp_set_num_threads(1)
+    try:
+        out["faiss_call_1_thread"] = round_robin({"t": call}, questions, 1)[0]["t"]
+    finally:
+        faiss.omp_set_num_threads(threads)
+    out["faiss_threads"], out["faiss_depth"] = threads, dense_depth(index)
+    return out
+
+
+def profile(fn: Callable[[str], Any], questions: list[str], top: int = 12) -> list[dict[str, Any]]:
+    """The functions a call spends the most cumulative time in, per call, by cProfile."""
+    prof = cProfile.Profile()
+    prof.enable()
+    for q in questions:
+        fn(q)
+    prof.disable()
+    stats = pstats.Stats(prof)
+    rows = []
+    for (file, line, name), (_cc, calls, tottime, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        rel = os.path.relpath(file, ROOT) if file.startswith(str(ROOT)) else os.path.basename(file)
+        rows.append({"function": f"{rel}:{line}({name})", "calls_per_q": round(calls / len(questions), 1),
+                     "cum_ms_per_q": round(cumtime * 1000 / len(questions), 2), "own_ms_per_q": round(tottime * 1000 / len(questions), 2)})
+    rows.sort(key=lambda r: -r["cum_ms_per_q"])
+    return rows[:top]
+
+
+def ground_truth(index, questions: list[str], vectors: dict[str, np.ndarray]) -> dict[str, list]:
+    """Exact (flat) top 10 per question: sentence units, dense passages, hybrid passages."""
+    from qa.retrieve import dense_scores, search
+
+    out: dict[str, list] = {"units": [], "dense": [], "hybrid": []}
+    for q in questions:
+        out["units"].append(index.faiss_index.search(vectors[q][None, :], 10)[1][0].tolist())
+        out["dense"].append(list(dense_scores(index, vectors[q], None, 10)))
+        out["hybrid"].append([h.passage.id for h in search(index, q, k=10, retriever="hybrid")])
+    return out
+
+
+def measure_hnsw(index, questions: list[str], vectors: dict[str, np.ndarray], truth: dict[str, list], cfg: RunConfig) -> dict[str, Any]:
+    """HNSW over the same vectors as the shipped store builds it: build time, size, the
+    retrievers' latency on it, and recall@10 against flat."""
+    import faiss
+
+    from qa.retrieve import dense_scores, search
+
+    t = time.perf_counter()
+    ann = hnsw_index(index.embeddings)
+    res: dict[str, Any] = {"build_s": round(time.perf_counter() - t, 1), "bytes": int(faiss.serialize_index(ann).nbytes),
+                           "params": {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION, "efSearch": HNSW_EF_SEARCH}}
+    ann_index = replace(index, faiss_index=ann)
+    ann_index.__dict__["papers"] = {}
+    fns = product_fns(ann_index, ("dense", "hybrid", "rerank"))
+    fns["faiss_call"] = faiss_call(ann, vectors, dense_depth(index))
+    timed, errors = round_robin(fns, questions, cfg.repeats)
+    res.update(timed)
+    res.update({f"{k}_error": v for k, v in errors.items()})
+    res["recall_dense_passages@10"] = recall([list(dense_scores(ann_index, vectors[q], None, 10)) for q in questions], truth["dense"])
+    res["overlap_hybrid@10"] = recall([[h.passage.id for h in search(ann_index, q, k=10)] for q in questions], truth["hybrid"])
+    res["recall_units@10"] = {}
+    for ef in HNSW_EF_SEARCHES:
+        ann.hnsw.efSearch = ef
+        found = [ann.search(vectors[q][None, :], 10)[1][0].tolist() for q in questions]
+        res["recall_units@10"][ef] = recall(found, truth["units"])
+        res[f"faiss_call_k10_ef{ef}"] = round_robin({"t": faiss_call(ann, vectors, 10)}, questions, 1)[0]["t"]
+    return res
+
+
+# --- one size ---------------------------------------------------------------------------
+
+
+def bench_size(size: int, material: Material, questions: list[str], vectors: dict[str, np.ndarray], embedder,
+               cfg: RunConfig, workdir: Path) -> dict[str, Any]:
+    """Everything measured at one synthetic size."""
+    from index.store import HNSW_ABOVE
+
+    res: dict[str, Any] = {"passages": size, "load_avg_start": load_avg()}
+    reset_peak_rss()
+    log(f"{size:,} passages: building the synthetic index")
+    units_each = 2 if size >= TWO_UNITS_FROM else None
+    syn = build_synthetic(material, size, units_per_passage=units_each, noise=cfg.noise, seed=cfg.seed,
+                          embedder=embedder, keep_tokens=size <= RANK_BM25_MAX)
+    index = syn.index
+    n_units = int(len(index.units))
+    shipped = "hnsw" if n_units > HNSW_ABOVE else "flat"
+    res.update(units=n_units, units_per_passage=round(n_units / size, 2), build_s=syn.seconds, shipped_faiss=shipped)
+
+    # Flat FAISS is what ships up to HNSW_ABOVE units; above, only bm25 and hybrid are timed
+    # on it, once, to show why not (the rest is timed on HNSW below).
+    if shipped == "hnsw":
+        fns = product_fns(index, ("bm25", "hybrid"), ask=False)
+    else:
+        fns = product_fns(index, RETRIEVERS if not cfg.quick else ("bm25", "dense", "hybrid"))
+    peers, info = peer_fns(index, syn.tokens, vectors)
+    syn.tokens = None
+    log(f"{size:,} passages ({n_units:,} units): timing {', '.join(fns)} and the peers {', '.join(peers)}, interleaved")
+    timed, errors = round_robin({**fns, **{f"peer:{k}": v for k, v in peers.items()}}, questions,
+                                cfg.repeats if shipped == "flat" else 1)
+    del peers
+    res["flat"] = {k: timed.get(k) for k in fns} | {f"{k}_error": v for k, v in errors.items()}
+    res["peers"] = {k[5:]: v for k, v in timed.items() if k.startswith("peer:")} | info
+    if not cfg.quick and cfg.profile:
+        log(f"{size:,} passages: where the time goes")
+        res["flat"]["breakdown"] = breakdown(index, questions, vectors)
+        if size == cfg.serve_size:
+            fns = product_fns(index, ("hybrid",))
+            res["flat"]["profile"] = {name: profile(fn, questions) for name, fn in fns.items()}
+    if not cfg.quick and size >= cfg.ann_from:
+        truth = ground_truth(index, questions, vectors)
+        index.faiss_index = None  # free flat's copy of the vectors before HNSW makes another
+        gc.collect()
+        log(f"{size:,} passages: building HNSW over {n_units:,} units and timing it")
+        res["hnsw"] = measure_hnsw(index, questions, vectors, truth, cfg)
+    res["peak_rss_mb_bench_process"] = peak_rss_mb()
+
+    if size == cfg.serve_size and (cfg.serve or not cfg.quick):
+        from eval.bench_measure import folder_bytes
+        from index.embed import DEFAULT_MODEL
+        from index.store import Settings, current_version, write_version, writer_lock
+
+        folder = workdir / f"index-{size}"
+        log(f"{size:,} passages: writing the index with index.store.write_version")
+        t = time.perf_counter()
+        with writer_lock(folder):
+            write_version(folder, passages=index.passages, papers=[], embeddings=index.embeddings, units=index.units,
+                          model={"name": DEFAULT_MODEL, "dim": int(index.embeddings.shape[1])}, settings=Settings(),
+                          acronyms={}, originals={})
+        files = folder_bytes(current_version(folder))
+        res["disk"] = {"write_s": round(time.perf_counter() - t, 1), "files": files, "bytes": sum(files.values()),
+                       "passages": size, "units": n_units}
+        del syn, index, fns
+        gc.collect()
+        if cfg.serve:
+            log(f"{size:,} passages: serving from disk in a fresh process")
+            qs = questions[:QUICK_SERVE_QUESTIONS] if cfg.quick else questions
+            try:
+                res["serve"] = run_worker("serve", {"index": str(folder), "questions": qs, "ask": not cfg.quick}, workdir)
+            except WorkerFailed as err:
+                res["serve"] = {"error": str(err)}
+        shutil.rmtree(folder, ignore_errors=True)
+    res["load_avg_end"] = load_avg()
+    return res
+
+
+def shipped(size_res: dict[str, Any] | None) -> dict[str, Any]:
+    """The figures of the FAISS index the code ships at this size (flat, or HNSW above
+    index.store.HNSW_ABOVE units), falling back to flat when HNSW was not measured."""
+    if not size_res:
+        return {}
+    return size_res.get(size_res["shipped_faiss"]) or size_res["flat"]
+
+
+def disk_estimates(results: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    """Bytes per 1,000 passages at each size, from the written 100k index: vector files scale
+    with units, passage and BM25 files with passages; paper texts and original files (absent
+    from synthetic indexes) at the real sample index's bytes per passage; where HNSW ships,
+    dense.faiss is the measured size of the HNSW index built."""
+    written = next((r["disk"] for r in results["sizes"].values() if r.get("disk")), None)
+    ing = results.get("ingest")
+    if not written or not ing:
+        return {}
+    real = ing["disk"]
+    paper_bpp = (real["files"].get("papers.jsonl", 0) + real.get("originals_bytes", 0)) / max(1, real["passages"])
+    out = {}
+    for size, r in results["sizes"].items():
+        total = paper_bpp * size
+        for name, b in written["files"].items():
+            if name == "dense.faiss" and r["shipped_faiss"] == "hnsw" and dig(r, "hnsw", "bytes"):
+                total += r["hnsw"]["bytes"]
+            elif name in ("embeddings.npy", "units.npy", "dense.faiss"):
+                total += b / written["units"] * r["units"]
+            elif name.startswith("bm25") or name == "passages.jsonl":
+                total += b / written["passages"] * size
+            else:
+                total += b
+        out[size] = {"bytes": round(total), "per_1k_passages": round(total / size * 1000)}
+    return out
+
+
+# --- PostgreSQL (issue 9), optional ---------------------------------------------------------
+
+
+def bench_pg(dsn: str, questions: list[str], embedder, repeats: int) -> dict[str, Any]:
+    """bm25 / dense / hybrid latency through ``qa.stores.open_store(dsn)`` on whatever the
+    PostgreSQL index at ``dsn`` holds (load it with ``committee-qa pg ingest``)."""
+    try:
+        from qa.stores import open_store
+
+        store = open_store(dsn, embedder)
+    except Exception as err:  # the engine is optional: say why it wasn't measured, go on
+        return {"error": f"{type(err).__name__}: {err}"}
+    try:
+        res: dict[str, Any] = {}
+        try:
+            res["passages"] = int(store.conn.execute("SELECT count(*) FROM passages").fetchone()[0])
+        except Exception as err:
+            res["passages_error"] = str(err)
+        fns = {r: (lambda q, r=r: store.search(q, k=10, retriever=r)) for r in ("bm25", "dense", "hybrid")}
+        timed, errors = round_robin(fns, questions, repeats)
+        return res | timed | {f"{k}_error": v for k, v in errors.items()}
+    finally:
+        getattr(store, "close", lambda: None)()
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def quick_files(corpus: Path, budget: int = QUICK_CORPUS_BYTES) -> list[Path]:
+    """The smallest supported files of the corpus, up to ``budget`` bytes (at least one)."""
+    from index.ingest import find_files
+
+    files = sorted((f for f, _ in find_files([corpus])), key=lambda f: (f.stat().st_size, str(f)))
+    out: list[Path] = []
+    used = 0
+    for f in files:
+        if out and used + f.stat().st_size > budget:
+            break
+        out.append(f)
+        used += f.stat().st_size
+    return out
+
+
+def run_bench(corpus: Path, questions: list[str], sizes: list[int], cfg: RunConfig, *, pg: str | None = None,
+              keep: bool = False, save: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """All measurements, as one JSON-ready tree (docs/bench/results.json); ``save`` is
+    called with the tree after each size, so a long run stopped late keeps what it measured."""
+    t_start = time.perf_counter()
+    workdir = Path(tempfile.mkdtemp(prefix="committee-qa-bench-"))
+    results: dict[str, Any] = {"quick": cfg.quick, "started": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine(),
+                               "config": cfg.__dict__, "corpus": str(corpus), "n_questions": len(questions), "sizes": {}}
+    try:
+        paths = quick_files(corpus) if cfg.quick else [corpus]
+        results["ingest_paths"] = [os.path.relpath(p, ROOT) for p in paths]
+        log(f"ingesting {len(paths)} path(s) with the real model in a fresh process")
+        qvec_path = workdir / "question_vectors.npy"
+        ing = run_worker("ingest", {"paths": [str(p) for p in paths], "index": str(workdir / "sample-index"),
+                                    "questions": questions, "question_vectors": str(qvec_path),
+                                    "encoder_runs": ["after"] if cfg.quick else ["before", "after"]}, workdir)
+        results["ingest"] = ing
+        log(f"ingest: {ing['ingest']['passages']} passages in {ing['ingest']['wall_s']} s; bare encoder {ing['encoder']['wall_s']} s")
+
+        from index.embed import SentenceTransformerEmbedder
+        from index.store import load_embeddings, load_passages
+
+        version = Path(ing["disk"]["version"])
+        ing["disk"]["originals_bytes"] = sum(f.stat().st_size for f in (workdir / "sample-index" / "files").glob("*"))
+        material = Material.from_passages(load_passages(version), load_embeddings(version))
+        qvecs = np.load(qvec_path, allow_pickle=False)
+        vectors = {q: qvecs[i] for i, q in enumerate(questions)}
+        embedder = LookupEmbedder(dict(vectors), fallback=SentenceTransformerEmbedder())
+        for size in sizes:
+            results["sizes"][size] = bench_size(size, material, questions, vectors, embedder, cfg, workdir)
+            gc.collect()
+            if save:
+                save(results)
+        results["question_vectors_computed_in_run"] = embedder.misses  # e.g. rerank's or ask's own texts
+        results["disk_estimates"] = disk_estimates(results)
+        if pg:
+            log("PostgreSQL: timing bm25/dense/hybrid through qa.stores.open_store")
+            results["pg"] = bench_pg(pg, questions, embedder, cfg.repeats)
+    finally:
+        if keep:
+            log(f"work files kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    results["seconds"] = round(time.perf_counter() - t_start, 1)
+    results["rss_mb_end"] = current_rss_mb()
+    return results
+
+
+def summary(results: dict[str, Any]) -> dict[str, Any]:
+    """The one-line JSON: SUMMARY_KEYS always present (null when not measured), then more."""
+    from eval.bench_report import ingest_figures, targets
+
+    out: dict[str, Any] = {k: None for k in SUMMARY_KEYS}
+    s100 = dig(results, "sizes", 100_000)
+    if s100:
+        out.update(
+            hybrid_p50_ms_100k=dig(shipped(s100), "hybrid", "p50_ms"),
+            rank_bm25_p50_ms_100k=dig(s100, "peers", "rank_bm25", "p50_ms"),
+            numpy_scan_p50_ms_100k=dig(s100, "peers", "numpy_scan", "p50_ms"),
+            ask_p50_ms_100k=dig(shipped(s100), "ask", "p50_ms"),
+            peak_rss_mb_100k=dig(s100, "serve", "peak_rss_mb"),
+            bm25_p50_ms_100k=dig(s100, "flat", "bm25", "p50_ms"),
+            dense_p50_ms_100k=dig(shipped(s100), "dense", "p50_ms"),
+            hybrid_with_encoding_p50_ms_100k=dig(s100, "serve", "hybrid_with_encoding", "p50_ms"),
+        )
+    ing = results.get("ingest")
+    if ing:
+        fig = ingest_figures(ing)
+        out.update(
+            ingest_passages_per_s=round(fig["passages_per_s"], 2),
+            encoder_passages_per_s=round(fig["encoder_passages_per_s"], 2),
+            ingest_vs_encoder=round(fig["ratio"], 3),
+            words_embedded_vs_corpus=round(fig["words_embedded_vs_corpus"], 3),
+            reingest_embedded=ing["reingest"]["embedded"],
+            question_encode_p50_ms=ing["question_encode"]["p50_ms"],
+            peak_rss_mb_ingest=ing["peak_rss_mb_ingest"],
+        )
+    for size, r in results.get("sizes", {}).items():
+        out[f"hybrid_p50_ms_{label(int(size))}"] = dig(shipped(r), "hybrid", "p50_ms")
+    out["targets_missed"] = [t.name for t in targets(results) if t.met is False]
+    out["quick"] = bool(results.get("quick"))
+    out["seconds"] = results.get("seconds")
+    return out
+
+
+# --- command line ---------------------------------------------------------------------------
+
+
+def load_results(path: Path) -> dict[str, Any]:
+    """A results tree saved as JSON, with its integer keys (sizes, efSearch) restored."""
+    results = json.loads(path.read_text())
+    results["sizes"] = {int(k): v for k, v in results["sizes"].items()}
+    results["disk_estimates"] = {int(k): v for k, v in (results.get("disk_estimates") or {}).items()}
+    for r in results["sizes"].values():
+        if r.get("hnsw"):
+            r["hnsw"]["recall_units@10"] = {int(k): v for k, v in r["hnsw"]["recall_units@10"].items()}
+    return results
+
+
+def run(args: argparse.Namespace) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    corpus = Path(args.corpus)
+    if not corpus.is_dir():
+        print(f"error: corpus folder {corpus} not found: pass --corpus DIR (a folder of papers)", file=sys.stderr)
+        return 1
+    try:
+        sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else list(QUICK_SIZES if args.quick else DEFAULT_SIZES)
+    except ValueError:
+        print(f"error: --sizes takes passage counts separated by commas, e.g. 10000,100000 (got {args.sizes!r})", file=sys.stderr)
+        return 2
+    questions = load_questions(Path(args.questions))[: QUICK_QUESTIONS if args.quick else None]
+    cfg = RunConfig(quick=args.quick, repeats=args.repeats or (1 if args.quick else 2), noise=args.noise, seed=args.seed,
+                    ann_from=args.ann_from, serve=not args.no_serve, serve_size=args.serve_size)
+    if args.report_from:
+        results = load_results(Path(args.report_from))
+    else:
+        def save(tree: dict[str, Any]) -> None:
+            if args.json:
+                Path(args.json).write_text(json.dumps(tree | {"questions_file": args.questions}, indent=1, default=str))
+
+        results = run_bench(corpus, questions, sizes, cfg, pg=args.pg, keep=args.keep, save=save)
+        results["questions_file"] = str(Path(args.questions).resolve())
+        save(results)
+    out = Path(args.out) if args.out else (None if args.quick else DEFAULT_OUT)
+    if out is not None:
+        from eval.bench_report import write_report
+
+        for path in write_report(results, out):
+            log(f"wrote {path}")
+    print(json.dumps(summary(results)), flush=True)
+    return 0
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quick", action="store_true",
+                   help=f"under 3 minutes: {QUICK_SIZES[0]:,} synthetic passages from the smallest sample files; "
+                        "prints a JSON summary as the last line, writes no report unless --out is given")
+    p.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="folder of papers to ingest and build synthetic indexes from (default: samples/)")
+    p.add_argument("--out", default=None, help="the Markdown report (full run default: docs/BENCHMARKS.md); chart and raw JSON go to bench/ beside it")
+    p.add_argument("--sizes", default=None, help="synthetic index sizes in passages, comma-separated (default 10000,100000,1000000; --quick 100000)")
+    p.add_argument("--questions", default=str(DEFAULT_QUESTIONS), help="question set (JSON Lines) used as queries")
+    p.add_argument("--repeats", type=int, default=None, help="times each question is asked per measurement (default 2; --quick 1)")
+    p.add_argument("--noise", type=float, default=NOISE, help="sd of the noise added to copied sentence vectors, per dimension")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--ann-from", type=int, default=100_000, help="measure HNSW from this size up (full run)")
+    p.add_argument("--serve-size", type=int, default=SERVE_SIZE, help=argparse.SUPPRESS)  # tests: a tiny served index
+    p.add_argument("--no-serve", action="store_true", help="skip the serving process (no serving memory figure)")
+    p.add_argument("--pg", metavar="DSN", default=None,
+                   help="also time search through the PostgreSQL index at DSN (postgresql://...; see `committee-qa pg start`)")
+    p.add_argument("--json", default=None, help="also write every figure measured to this JSON file")
+    p.add_argument("--keep", action="store_true", help="keep the temporary work folder")
+    p.add_argument("--report-from", metavar="JSON", default=None,
+                   help="measure nothing: write the report from a results file of an earlier run (--json, docs/bench/results.json)")
+
+
+def register(sub) -> argparse.ArgumentParser:
+    """Add ``bench`` to an argparse subparsers object; ``args.func(args)`` returns the exit code."""
+    p = sub.add_parser("bench", help="measure ingest throughput, query latency at 10k-1M passages, memory and disk",
+                       description=(__doc__ or "").split("\n\n")[0])
+    add_arguments(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.bench", description=(__doc__ or "").split("\n\n")[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
