@@ -73,17 +73,17 @@ def _print_jsonl(obj: dict) -> None:
 
 
 def cmd_ingest(args) -> int:
-    from index.ingest import ingest
     from index.pdfread import ReadLimits
+    from qa.stores import ingest_into
 
     paths = [Path(p) for p in args.paths]
     missing = [str(p) for p in paths if not p.exists()]
     if missing and len(missing) == len(paths):
         raise CliError(f"nothing to ingest: {', '.join(missing)} not found")
     bar = _progress_bar()
-    report = ingest(
+    report = ingest_into(
+        args.store or args.index,
         paths,
-        Path(args.index),
         _embedder(args.model),
         prune=args.prune,
         limits=ReadLimits(timeout_s=args.timeout),
@@ -162,18 +162,17 @@ def cmd_parse(args) -> int:
 
 def cmd_search(args) -> int:
     from qa.render import citation_line, hit_json
-    from qa.retrieve import search
 
     index = _open(args)
     filters = _filters(args)
     if args.questions:
         for q in read_questions(args.questions):
-            hits = _guarded(lambda q=q: search(index, q["question"], k=args.k, filters=filters, retriever=args.retriever), q)
+            hits = _guarded(lambda q=q: index.search(q["question"], k=args.k, filters=filters, retriever=args.retriever), q)
             _print_jsonl({"id": q["id"], "passages": [hit_json(h) for h in hits or []], **_error_of(hits)})
         return EXIT_OK
     if args.question is None:
         raise CliError("give a question, or --questions FILE", EXIT_USAGE)
-    hits = search(index, args.question, k=args.k, filters=filters, retriever=args.retriever)
+    hits = index.search(args.question, k=args.k, filters=filters, retriever=args.retriever)
     if args.json:
         _print_jsonl({"question": args.question, "passages": [hit_json(h) for h in hits]})
         return EXIT_OK
@@ -276,7 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="read papers (files or folders) into an index")
     p.add_argument("paths", nargs="+")
-    p.add_argument("--index", required=True)
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--index", help="the index folder")
+    where.add_argument("--store", metavar="URL", help="a postgresql:// index instead of a folder")
     p.add_argument("--model", help="a local sentence-transformers folder (default: bundled all-MiniLM-L6-v2)")
     p.add_argument("--prune", action="store_true", help="drop papers whose files are gone")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds allowed to read one PDF")
@@ -292,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
 
         p.add_argument("question", nargs="?")
         p.add_argument("--index", default=os.environ.get("COMMITTEE_QA_INDEX", "data/index"))
+        p.add_argument("--store", metavar="URL", help="a postgresql:// index instead of the --index folder")
         p.add_argument("--questions", help="a question set (JSON Lines); prints JSON Lines")
         p.add_argument("--k", type=int, default=10)
         p.add_argument("--retriever", default=DEFAULT_RETRIEVER, choices=retriever_names())

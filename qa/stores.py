@@ -13,6 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from index.embed import Embedder
+from index.ingest import IngestReport, Progress
+from index.pdfread import ReadLimits
 from qa.retrieve import PassageStore
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -31,3 +33,24 @@ def open_store(location: str | Path, embedder: Embedder | None = None) -> Passag
     from qa.retrieve import open_index
 
     return open_index(Path(location), embedder)
+
+
+def ingest_into(
+    location: str | Path,
+    paths: list[Path],
+    embedder: Embedder,
+    *,
+    prune: bool = False,
+    limits: ReadLimits = ReadLimits(),
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Bring the index at ``location`` up to date with the papers under ``paths``: a new
+    folder version (index.ingest), or paper-by-paper transactions in PostgreSQL
+    (index.pgwrite). Both read, chunk and embed alike and report the same way."""
+    if is_postgres_url(location):
+        from index.pgwrite import ingest_pg
+
+        return ingest_pg(paths, str(location), embedder, prune=prune, limits=limits, progress=progress)
+    from index.ingest import ingest
+
+    return ingest(paths, Path(location), embedder, prune=prune, limits=limits, progress=progress)

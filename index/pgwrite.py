@@ -1,0 +1,702 @@
+"""The index in PostgreSQL + pgvector: the schema, connecting, and an incremental ingest.
+
+    >>> report = ingest_pg([Path("papers")], "postgresql://committee_qa@127.0.0.1:5432/committee_qa",
+    ...                    SentenceTransformerEmbedder())  # doctest: +SKIP
+
+Papers are read, chunked and embedded exactly as for the embedded store (index.read,
+index.chunk, index.ingest.passage_units), so both engines hold the same passages and the
+same sentence-unit vectors. Each changed paper is written in its own transaction: a killed
+ingest leaves every paper committed before it intact, and the next run carries on from
+there (papers are compared by the hash of their file's bytes, as in index.ingest).
+
+Schema (version :data:`SCHEMA_VERSION`)::
+
+    cqa_schema      one row: schema version, embedding model and dimension
+    papers          one row per file: source, path, hash, kind, committee, meeting date,
+                    title, page count, the read text and its layout (pages, agenda, spans)
+    passages        every field of index.model.Passage, plus ``tsv``: a generated
+                    tsvector (English; item_title and section weight A, context and text B)
+                    with a GIN index
+    lexicon         document frequency of each tsvector lexeme, and text_stats the number
+                    of passages: the IDF of the full-text ranking, kept in step per paper
+    units           the sentence units of each passage: offsets, a hash of the embedded
+                    text (the embedding cache), and ``embedding vector(dim)``, unit length,
+                    with an HNSW index (inner product = cosine)
+    paper_acronyms  acronyms each paper spells out ("Multi-Agency Safeguarding Hub (MASH)")
+
+Deleting a paper row cascades to its passages, units and acronyms.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from index.chunk import chunk_paper
+from index.embed import Embedder
+from index.ingest import (
+    IngestReport,
+    Progress,
+    _file_hash,
+    _inherit_meeting,
+    embed_key,
+    find_files,
+    learn_acronyms,
+    passage_units,
+)
+from index.ingest import _embed as _embed_units
+from index.model import Paper, Passage
+from index.pdfread import ReadLimits, UnreadablePaper
+from index.read import read_paper
+from index.store import IndexCorrupt, IndexLocked, IndexMismatch, IndexMissing
+
+SCHEMA_VERSION = 1
+TS_CONFIG = "english"
+HNSW_M = 16
+HNSW_EF_CONSTRUCTION = 64
+_LOCK_KEY = 0x6371615F7067  # pg_advisory_lock key: one writer per database
+
+
+class PgUnavailable(IndexMissing):
+    """The server cannot be reached, refuses the credentials, or the DSN is malformed."""
+
+
+class PgSchemaMissing(IndexMissing):
+    """The database holds no committee-qa index (yet)."""
+
+
+class PgSchemaMismatch(IndexMismatch):
+    """Another schema version, or another embedding model."""
+
+
+class PgCorrupt(IndexCorrupt):
+    """The schema is there but broken (tables or extension missing)."""
+
+
+# --- connecting ---------------------------------------------------------------------
+
+
+def redact(dsn: str) -> str:
+    """``user@host:port/dbname`` for messages: never the password."""
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+
+        d = conninfo_to_dict(dsn)
+    except Exception:  # noqa: BLE001 - a malformed DSN is reported by connect()
+        return "<malformed DSN>"
+    user = f"{d['user']}@" if d.get("user") else ""
+    port = f":{d['port']}" if d.get("port") else ""
+    return f"{user}{d.get('host') or 'localhost'}{port}/{d.get('dbname') or d.get('user') or ''}"
+
+
+def connect(dsn: str, *, autocommit: bool = False, timeout: float = 10.0):
+    """A psycopg connection, or a one-line error saying what is wrong and what to do."""
+    try:
+        import psycopg
+    except ImportError as err:
+        raise PgUnavailable("PostgreSQL support needs psycopg: pip install 'psycopg[binary]'") from err
+    if not dsn or not isinstance(dsn, str):
+        raise PgUnavailable("no PostgreSQL DSN given: pass postgresql://user@host:port/dbname "
+                            "(`committee-qa pg start DIR` prints one)")
+    where = redact(dsn)
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+
+        conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError as err:
+        raise PgUnavailable(
+            f"not a valid PostgreSQL DSN ({_first_line(err)}): write it as postgresql://user@host:port/dbname"
+        ) from None
+    try:
+        conn = psycopg.connect(dsn, autocommit=autocommit, connect_timeout=max(1, int(timeout)))
+    except psycopg.OperationalError as err:
+        text = _first_line(err)
+        low = str(err).lower()
+        if "connection option" in low or "invalid uri" in low or "invalid connection" in low:
+            raise PgUnavailable(
+                f"not a valid PostgreSQL DSN ({text.removeprefix('connection is bad: ')}): "
+                "write it as postgresql://user@host:port/dbname"
+            ) from None
+        if "password authentication failed" in low or "no password supplied" in low or (
+            "role" in low and "does not exist" in low
+        ):
+            hint = "check the user name and password in the DSN"
+        elif "database" in low and "does not exist" in low:
+            hint = "check the database name in the DSN, or create it (`committee-qa pg start DIR` does)"
+        elif "connection refused" in low or "timeout" in low or "could not connect" in low or "no such file" in low:
+            hint = "is the server running? start one with `committee-qa pg start DIR`, or check host and port"
+        else:
+            hint = "check the DSN and that the server is running"
+        raise PgUnavailable(f"cannot connect to PostgreSQL at {where}: {text}; {hint}") from None
+    except psycopg.Error as err:
+        raise PgUnavailable(f"cannot connect to PostgreSQL at {where}: {_first_line(err)}") from None
+    return conn
+
+
+def _first_line(err: BaseException) -> str:
+    lines = [ln.strip() for ln in str(err).strip().splitlines() if ln.strip()]
+    # libpq prefixes "connection to server at ... failed:"; the reason is what matters.
+    text = lines[-1] if lines else type(err).__name__
+    if len(lines) > 1 and not lines[-1].lower().startswith(("fatal", "could not", "connection")):
+        text = lines[0]
+    return text.removeprefix("FATAL:").strip().rstrip(".")
+
+
+# --- the schema ---------------------------------------------------------------------
+
+
+def schema_sql(dim: int) -> list[str]:
+    tsv = (
+        f"setweight(to_tsvector('{TS_CONFIG}', coalesce(item_title, '') || ' ' || coalesce(section, '')), 'A') || "
+        f"setweight(to_tsvector('{TS_CONFIG}', coalesce(context, '') || ' ' || text), 'B')"
+    )
+    return [
+        "CREATE EXTENSION IF NOT EXISTS vector",
+        """CREATE TABLE cqa_schema (
+            version integer NOT NULL,
+            model text NOT NULL,
+            dim integer NOT NULL,
+            created timestamptz NOT NULL DEFAULT now(),
+            one_row boolean PRIMARY KEY DEFAULT true CHECK (one_row)
+        )""",
+        """CREATE TABLE papers (
+            paper_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            source text NOT NULL UNIQUE,
+            path text NOT NULL DEFAULT '',
+            doc text NOT NULL,
+            format text NOT NULL,
+            content_hash text NOT NULL,
+            kind text NOT NULL,
+            committee text,
+            meeting_date date,
+            title text,
+            page_count integer NOT NULL DEFAULT 0,
+            text text NOT NULL,
+            layout jsonb NOT NULL,
+            ingested_at timestamptz NOT NULL DEFAULT now()
+        )""",
+        "CREATE SEQUENCE passages_pid_seq AS bigint",
+        f"""CREATE TABLE passages (
+            pid bigint PRIMARY KEY DEFAULT nextval('passages_pid_seq'),
+            paper_id bigint NOT NULL REFERENCES papers ON DELETE CASCADE,
+            id text NOT NULL,
+            doc text NOT NULL,
+            source text NOT NULL,
+            text text NOT NULL,
+            start_char integer NOT NULL,
+            end_char integer NOT NULL,
+            page integer,
+            page_end integer,
+            printed_page text,
+            printed_page_end text,
+            committee text,
+            meeting_date date,
+            pack_date date,
+            kind text NOT NULL,
+            agenda_item text,
+            item_title text,
+            section text,
+            context text NOT NULL DEFAULT '',
+            is_table boolean NOT NULL DEFAULT false,
+            content_hash text NOT NULL DEFAULT '',
+            tsv tsvector GENERATED ALWAYS AS ({tsv}) STORED
+        )""",
+        "ALTER SEQUENCE passages_pid_seq OWNED BY passages.pid",
+        "CREATE INDEX passages_tsv ON passages USING gin (tsv)",
+        "CREATE INDEX passages_paper ON passages (paper_id)",
+        "CREATE INDEX passages_id ON passages (id)",
+        "CREATE INDEX passages_committee_date ON passages (committee, (coalesce(meeting_date, pack_date)))",
+        f"""CREATE TABLE units (
+            pid bigint NOT NULL REFERENCES passages ON DELETE CASCADE,
+            start_char integer NOT NULL,
+            end_char integer NOT NULL,
+            text_key bytea NOT NULL,
+            embedding vector({int(dim)}) NOT NULL
+        )""",
+        "CREATE INDEX units_pid ON units (pid)",
+        f"CREATE INDEX units_hnsw ON units USING hnsw (embedding vector_ip_ops) "
+        f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})",
+        # Document frequencies of the tsvector lexemes, kept in step with each paper's
+        # transaction, for the IDF weights of the full-text ranking (qa.pgstore).
+        """CREATE TABLE lexicon (
+            lexeme text PRIMARY KEY,
+            df bigint NOT NULL
+        )""",
+        """CREATE TABLE text_stats (
+            passages bigint NOT NULL DEFAULT 0,
+            one_row boolean PRIMARY KEY DEFAULT true CHECK (one_row)
+        )""",
+        "INSERT INTO text_stats (passages) VALUES (0)",
+        """CREATE TABLE paper_acronyms (
+            paper_id bigint NOT NULL REFERENCES papers ON DELETE CASCADE,
+            acronym text NOT NULL,
+            expansion text NOT NULL,
+            PRIMARY KEY (paper_id, acronym)
+        )""",
+    ]
+
+
+TABLES = ("cqa_schema", "papers", "passages", "units", "lexicon", "text_stats", "paper_acronyms")
+
+
+def read_schema(conn) -> dict[str, Any] | None:
+    """The cqa_schema row, or None for a database with no committee-qa tables at all."""
+    import psycopg
+
+    present = {
+        r[0]
+        for r in conn.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname = ANY(%s)",
+            (list(TABLES),),
+        )
+    }
+    if not present:
+        return None
+    if "cqa_schema" not in present:
+        raise PgCorrupt(
+            f"the database has committee-qa tables ({', '.join(sorted(present))}) but no cqa_schema table: "
+            "it was not written by this committee-qa; use an empty database"
+        )
+    try:
+        row = conn.execute("SELECT version, model, dim FROM cqa_schema").fetchone()
+    except psycopg.Error as err:
+        raise PgCorrupt(f"cannot read the cqa_schema table ({_first_line(err)}): use an empty database") from None
+    if row is None:
+        raise PgCorrupt("the cqa_schema table is empty (an interrupted setup?): drop the committee-qa tables and ingest again")
+    version, model, dim = row
+    if version != SCHEMA_VERSION:
+        raise PgSchemaMismatch(
+            f"the database holds a committee-qa index of schema version {version} but this committee-qa "
+            f"reads version {SCHEMA_VERSION}: ingest into a new database (or drop its tables and ingest again)"
+        )
+    missing = set(TABLES) - present
+    if missing:
+        raise PgCorrupt(
+            f"the committee-qa index is missing its {', '.join(sorted(missing))} table(s): "
+            "drop the committee-qa tables and ingest again"
+        )
+    return {"version": version, "model": model, "dim": dim}
+
+
+def check_model(meta: dict[str, Any], model: str, where: str) -> None:
+    if meta["model"] != model:
+        raise PgSchemaMismatch(
+            f"the index at {where} was built with the model {meta['model']!r}, not {model!r}: "
+            "use the same --model, or ingest into a new database"
+        )
+
+
+def ensure_schema(conn, model: str, dim: int, where: str = "") -> dict[str, Any]:
+    """Create the schema in an empty database (once, under a lock), else check it."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY + 1,))
+        meta = read_schema(conn)
+        if meta is None:
+            try:
+                for stmt in schema_sql(dim):
+                    conn.execute(stmt)
+            except Exception as err:
+                import psycopg
+
+                if isinstance(err, psycopg.Error) and "vector" in str(err):
+                    raise PgCorrupt(
+                        f"cannot enable pgvector in {where} ({_first_line(err)}): install the extension "
+                        "or use a server that has it (`committee-qa pg start DIR`)"
+                    ) from None
+                raise
+            conn.execute(
+                "INSERT INTO cqa_schema (version, model, dim) VALUES (%s, %s, %s)", (SCHEMA_VERSION, model, dim)
+            )
+            meta = {"version": SCHEMA_VERSION, "model": model, "dim": dim}
+    check_model(meta, model, where)
+    if meta["dim"] != dim:
+        raise PgSchemaMismatch(
+            f"the index at {where} holds {meta['dim']}-dimensional vectors but the model gives {dim}: "
+            "ingest into a new database"
+        )
+    return meta
+
+
+@contextmanager
+def writer_lock(conn, where: str) -> Iterator[None]:
+    """One ingest at a time per database (a session-level advisory lock)."""
+    got = conn.execute("SELECT pg_try_advisory_lock(%s)", (_LOCK_KEY,)).fetchone()[0]
+    conn.commit()
+    if not got:
+        raise IndexLocked(f"another ingest is writing {where}; wait for it to finish and try again")
+    try:
+        yield
+    finally:
+        try:
+            conn.rollback()
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
+            conn.commit()
+        except Exception:  # noqa: BLE001 - a dead connection releases the lock anyway
+            pass
+
+
+# --- binary COPY of vectors ----------------------------------------------------------
+
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
+_COPY_TRAILER = (-1).to_bytes(2, "big", signed=True)
+
+
+def units_copy_payload(pids: np.ndarray, starts: np.ndarray, ends: np.ndarray, keys: list[bytes], vectors: np.ndarray) -> bytes:
+    """``COPY units (pid, start_char, end_char, text_key, embedding) FROM STDIN (FORMAT BINARY)``
+    data, packed by numpy: pgvector's binary form is int16 dim, int16 0, then float4s."""
+    n, dim = vectors.shape
+    dt = np.dtype(
+        [
+            ("nfields", ">i2"),
+            ("l_pid", ">i4"), ("pid", ">i8"),
+            ("l_start", ">i4"), ("start", ">i4"),
+            ("l_end", ">i4"), ("end", ">i4"),
+            ("l_key", ">i4"), ("key", "S20"),
+            ("l_vec", ">i4"), ("dim", ">i2"), ("unused", ">i2"), ("vec", ">f4", (dim,)),
+        ]
+    )
+    rows = np.zeros(n, dtype=dt)
+    rows["nfields"] = 5
+    rows["l_pid"], rows["pid"] = 8, pids
+    rows["l_start"], rows["start"] = 4, starts
+    rows["l_end"], rows["end"] = 4, ends
+    rows["l_key"], rows["key"] = 20, np.array(keys, dtype="S20") if n else np.zeros(0, "S20")
+    rows["l_vec"], rows["dim"] = 4 + 4 * dim, dim
+    rows["vec"] = vectors
+    return _COPY_HEADER + rows.tobytes() + _COPY_TRAILER
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return vectors / norms
+
+
+def vector_literal(vector: np.ndarray) -> str:
+    return "[" + ",".join(f"{x:.7g}" for x in np.asarray(vector, dtype=np.float32).tolist()) + "]"
+
+
+def parse_vector(text: str) -> np.ndarray:
+    return np.array(json.loads(text), dtype=np.float32)
+
+
+PASSAGE_COLUMNS = (
+    "pid", "paper_id", "id", "doc", "source", "text", "start_char", "end_char", "page", "page_end",
+    "printed_page", "printed_page_end", "committee", "meeting_date", "pack_date", "kind",
+    "agenda_item", "item_title", "section", "context", "is_table", "content_hash",
+)
+
+
+def passage_row(pid: int, paper_id: int, p: Passage) -> tuple:
+    return (
+        pid, paper_id, p.id, p.doc, p.source, _no_nul(p.text), p.start, p.end, p.page, p.page_end,
+        p.printed_page, p.printed_page_end, p.committee, p.meeting_date, p.pack_date, p.kind,
+        p.agenda_item, p.item_title, p.section, _no_nul(p.context), p.is_table, p.content_hash,
+    )
+
+
+def _no_nul(text: str) -> str:
+    # PostgreSQL text cannot hold NUL; a space keeps every character offset valid.
+    return text.replace("\x00", " ")
+
+
+def write_passages(cur, paper_id: int, passages: list[Passage]) -> list[int]:
+    """COPY the passages in; returns their pids in order."""
+    if not passages:
+        return []
+    pids = [r[0] for r in cur.execute(
+        "SELECT nextval('passages_pid_seq') FROM generate_series(1, %s)", (len(passages),)
+    ).fetchall()]
+    with cur.copy(f"COPY passages ({', '.join(PASSAGE_COLUMNS)}) FROM STDIN") as copy:
+        for pid, p in zip(pids, passages):
+            copy.write_row(passage_row(pid, paper_id, p))
+    return pids
+
+
+def write_units(cur, pids: np.ndarray, starts: np.ndarray, ends: np.ndarray, keys: list[bytes], vectors: np.ndarray) -> None:
+    if not len(pids):
+        return
+    with cur.copy("COPY units (pid, start_char, end_char, text_key, embedding) FROM STDIN (FORMAT BINARY)") as copy:
+        step = 20_000
+        for i in range(0, len(pids), step):
+            sl = slice(i, i + step)
+            payload = units_copy_payload(pids[sl], starts[sl], ends[sl], keys[sl], vectors[sl])
+            # One COPY stream: header on the first block only, trailer on the last.
+            if i > 0:
+                payload = payload[len(_COPY_HEADER):]
+            if i + step < len(pids):
+                payload = payload[: -len(_COPY_TRAILER)]
+            copy.write(payload)
+
+
+# --- ingest -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KnownPaper:
+    """A paper already in the database, as the next ingest compares it."""
+
+    paper_id: int
+    content_hash: str
+    path: str
+    source: str
+    committee: str | None
+    meeting_date: str | None
+
+
+def embedder_dim(embedder: Embedder) -> int:
+    if embedder.dim:
+        return int(embedder.dim)
+    return int(embedder.encode(["dimension probe"]).shape[1])
+
+
+def read_or_reason(item: tuple[Path, Path], limits: ReadLimits) -> tuple[Path, Paper | None, str]:
+    """A file read as a Paper, or why it could not be (one odd file must not stop the rest)."""
+    f, root = item
+    try:
+        paper = read_paper(f, root, limits)
+    except UnreadablePaper as err:
+        return f, None, err.reason
+    except OSError as err:
+        return f, None, f"could not be opened ({err.strerror or err})"
+    except Exception as err:  # noqa: BLE001
+        return f, None, f"could not be read ({type(err).__name__}: {err}); please report this file"
+    return f, paper, ""
+
+
+def ingest_pg(paths: list[Path], dsn: str, embedder: Embedder, *, prune: bool = False,
+              limits: ReadLimits = ReadLimits(), progress: Progress | None = None,
+              workers: int = 2) -> IngestReport:
+    """Bring the PostgreSQL index at ``dsn`` up to date with the papers under ``paths``.
+
+    Folder by folder, so memory stays bounded and an appendix can take its meeting from the
+    papers filed beside it (as index.ingest does); each changed paper is one transaction."""
+    run = _PgIngest(embedder=embedder, limits=limits, workers=workers,
+                    tick=progress or (lambda stage, done, total: None))
+    t_start = time.perf_counter()
+    where = redact(dsn)
+    with connect(dsn, autocommit=True) as conn:
+        ensure_schema(conn, embedder.name, embedder_dim(embedder), where)
+        with writer_lock(conn, where):
+            run.conn = conn
+            run.known = _known_papers(conn)
+            for k in run.known.values():
+                run.siblings[str(Path(k.source).parent)][k.source] = k
+            files = find_files(paths)
+            run.total = len(files)
+            by_folder: dict[Path, list[tuple[Path, Path]]] = defaultdict(list)
+            for f, root in files:
+                by_folder[f.parent].append((f, root))
+            for folder in sorted(by_folder):
+                run.folder(by_folder[folder])
+            run.prune_missing(prune)
+            if run.report.added or run.report.updated or run.report.removed:
+                conn.execute("ANALYZE papers, passages, units")
+            totals = conn.execute(
+                "SELECT (SELECT count(*) FROM papers), (SELECT coalesce(sum(page_count), 0) FROM papers), "
+                "(SELECT count(*) FROM passages)"
+            ).fetchone()
+    report = run.report
+    report.papers, report.pages, report.passages = (int(x) for x in totals)
+    report.seconds = dict(run.timings) | {"total": time.perf_counter() - t_start}
+    report.version = f"postgresql schema {SCHEMA_VERSION}"
+    return report
+
+
+def _known_papers(conn) -> dict[str, KnownPaper]:
+    return {
+        r[0]: KnownPaper(paper_id=r[1], content_hash=r[2], path=r[3], source=r[0], committee=r[4],
+                         meeting_date=r[5].isoformat() if r[5] else None)
+        for r in conn.execute("SELECT source, paper_id, content_hash, path, committee, meeting_date FROM papers")
+    }
+
+
+@dataclass
+class _PgIngest:
+    """The state of one ingest_pg run, folder by folder."""
+
+    embedder: Embedder
+    limits: ReadLimits
+    workers: int
+    tick: Progress
+    conn: Any = None
+    known: dict[str, KnownPaper] = field(default_factory=dict)
+    report: IngestReport = field(default_factory=IngestReport)
+    timings: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    cache: dict[str, np.ndarray] = field(default_factory=dict)  # embed_key → unit vector
+    seen: set[str] = field(default_factory=set)
+    # Papers by folder (of their source), stored or just read: an appendix takes its meeting
+    # from the papers filed beside it (index.ingest._inherit_meeting).
+    siblings: dict[str, dict[str, Any]] = field(default_factory=lambda: defaultdict(dict))
+    total: int = 0
+    done: int = 0
+
+    def folder(self, files: list[tuple[Path, Path]]) -> None:
+        t0 = time.perf_counter()
+        to_read = [item for item in files if self._changed(*item)]
+        papers: list[tuple[Path, Paper]] = []
+        with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:
+            for f, paper, reason in pool.map(lambda item: read_or_reason(item, self.limits), to_read):
+                self._step("read")
+                if paper is None:
+                    self.report.skipped.append((str(f), reason))
+                else:
+                    papers.append((f, paper))
+        self.timings["read"] += time.perf_counter() - t0
+        for _, paper in papers:
+            self.siblings[str(Path(paper.source).parent)][paper.source] = paper
+        for f, paper in papers:
+            self._write(f, paper, self.siblings[str(Path(paper.source).parent)])
+
+    def _step(self, stage: str) -> None:
+        self.done += 1
+        self.tick(stage, self.done, self.total)
+
+    def _changed(self, f: Path, root: Path) -> bool:
+        """Whether the file must be read; unchanged ones are counted and only their path updated."""
+        if not f.exists():
+            self.report.skipped.append((str(f), "no such file"))
+            self._step("read")
+            return False
+        source = str(f.relative_to(root)) if f.is_relative_to(root) else f.name
+        self.seen.add(source)
+        old = self.known.get(source)
+        if old is None or old.content_hash != _file_hash(f):
+            return True
+        self.report.unchanged += 1
+        self._step("read")
+        if old.path != str(f.resolve()):
+            self.conn.execute("UPDATE papers SET path = %s WHERE paper_id = %s", (str(f.resolve()), old.paper_id))
+        return False
+
+    def _write(self, f: Path, paper: Paper, siblings: dict[str, Any]) -> None:
+        t1 = time.perf_counter()
+        passages = chunk_paper(paper)
+        _inherit_meeting(siblings, passages)
+        t2 = time.perf_counter()
+        old = self.known.get(paper.source)
+        if old is not None:
+            _load_cache(self.conn, old.paper_id, self.cache)
+        units, texts = passage_units(passages)
+        vectors = self._vectors(texts)
+        t3 = time.perf_counter()
+        paper_id = _write_paper(self.conn, paper, f, passages, units, [embed_key(t) for t in texts], vectors, old)
+        self.timings["chunk"] += t2 - t1
+        self.timings["embed"] += t3 - t2
+        self.timings["write"] += time.perf_counter() - t3
+        (self.report.updated if old is not None else self.report.added).append(paper.source)
+        self.known[paper.source] = KnownPaper(paper_id=paper_id, content_hash=paper.content_hash,
+                                              path=str(f.resolve()), source=paper.source,
+                                              committee=paper.committee, meeting_date=paper.meeting_date)
+        if len(self.cache) > 200_000:
+            self.cache.clear()
+
+    def _vectors(self, texts: list[str]) -> np.ndarray:
+        """Unit length, so inner product is cosine; each distinct text embedded once."""
+        if not texts:
+            return np.zeros((0, embedder_dim(self.embedder)), dtype=np.float32)
+        part = IngestReport()
+        vectors = _embed_units(texts, self.embedder, self.cache, part, self.tick)
+        self.report.embedded += part.embedded
+        self.report.reused += part.reused
+        self.report.words_embedded += part.words_embedded
+        return normalise(vectors)
+
+    def prune_missing(self, prune: bool) -> None:
+        """Papers not seen this time stay, unless pruned because their file is gone."""
+        for source, k in sorted(self.known.items()):
+            if source in self.seen or not prune or Path(k.path or "").exists():
+                continue
+            with self.conn.transaction():
+                delete_paper(self.conn.cursor(), k.paper_id)
+            self.report.removed.append(source)
+
+
+def _load_cache(conn, paper_id: int, cache: dict[str, np.ndarray]) -> None:
+    """The previous version's unit vectors, keyed by the hash of their text."""
+    for key, vec in conn.execute(
+        "SELECT u.text_key, u.embedding::text FROM units u JOIN passages p USING (pid) WHERE p.paper_id = %s",
+        (paper_id,),
+    ):
+        cache.setdefault(bytes(key).hex(), parse_vector(vec))
+
+
+def _write_paper(conn, paper: Paper, path: Path, passages: list[Passage], units: np.ndarray,
+                 keys: list[str], vectors: np.ndarray, old: KnownPaper | None) -> int:
+    """Replace one paper, its passages, units and acronyms, in one transaction."""
+    from psycopg.types.json import Jsonb
+
+    layout = {k: v for k, v in asdict(paper).items() if k in ("pages", "agenda", "items", "records", "headers")}
+    with conn.transaction():
+        cur = conn.cursor()
+        if old is not None:
+            delete_paper(cur, old.paper_id)
+        paper_id = cur.execute(
+            """INSERT INTO papers (source, path, doc, format, content_hash, kind, committee, meeting_date,
+                                   title, page_count, text, layout)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING paper_id""",
+            (paper.source, str(path.resolve()), paper.doc, paper.format, paper.content_hash, paper.kind,
+             paper.committee, paper.meeting_date, paper.title, paper.page_count, _no_nul(paper.text),
+             Jsonb(layout)),
+        ).fetchone()[0]
+        pids = np.array(write_passages(cur, paper_id, passages), dtype=np.int64)
+        if len(units):
+            write_units(cur, pids[units[:, 0]], units[:, 1], units[:, 2],
+                        [bytes.fromhex(k) for k in keys], vectors)
+        add_to_lexicon(cur, paper_id, +1)
+        acronyms = learn_acronyms(passages)
+        if acronyms:
+            cur.executemany(
+                "INSERT INTO paper_acronyms (paper_id, acronym, expansion) VALUES (%s, %s, %s)",
+                [(paper_id, a, e) for a, e in acronyms.items()],
+            )
+    return paper_id
+
+
+def add_to_lexicon(cur, paper_id: int, sign: int) -> None:
+    """Count a paper's passages into (+1) or out of (-1) the document frequencies."""
+    cur.execute(
+        """INSERT INTO lexicon AS l (lexeme, df)
+           SELECT lexeme, %(sign)s * count(*) FROM passages p, unnest(tsvector_to_array(p.tsv)) AS lexeme
+           WHERE p.paper_id = %(paper)s GROUP BY lexeme
+           ON CONFLICT (lexeme) DO UPDATE SET df = l.df + EXCLUDED.df""",
+        {"sign": sign, "paper": paper_id},
+    )
+    cur.execute(
+        "UPDATE text_stats SET passages = passages + %(sign)s * (SELECT count(*) FROM passages WHERE paper_id = %(paper)s)",
+        {"sign": sign, "paper": paper_id},
+    )
+
+
+def delete_paper(cur, paper_id: int) -> None:
+    """Remove a paper; its passages, units and acronyms go with it (ON DELETE CASCADE)."""
+    add_to_lexicon(cur, paper_id, -1)
+    cur.execute("DELETE FROM papers WHERE paper_id = %s", (paper_id,))
+
+
+def read_paper_row(row: dict[str, Any]) -> Paper:
+    """A papers row back as an index.model.Paper (for "show in paper")."""
+    from index.store import paper_from_json
+
+    layout = row["layout"]
+    return paper_from_json(
+        {
+            "source": row["source"], "doc": row["doc"], "format": row["format"], "text": row["text"],
+            "content_hash": row["content_hash"], "kind": row["kind"], "committee": row["committee"],
+            "meeting_date": row["meeting_date"].isoformat() if row["meeting_date"] else None,
+            "title": row["title"], "page_count": row["page_count"],
+            "pages": layout["pages"], "agenda": layout["agenda"], "items": layout["items"],
+            "records": layout["records"], "headers": layout["headers"],
+        }
+    )
+

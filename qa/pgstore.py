@@ -1,0 +1,480 @@
+"""Searching the PostgreSQL + pgvector index: the same PassageStore as the embedded folder.
+
+    >>> idx = open_pg("postgresql://committee_qa@127.0.0.1:5432/committee_qa", SentenceTransformerEmbedder())  # doctest: +SKIP
+    >>> hits = idx.search("How many children were waiting to be adopted?", k=5)  # doctest: +SKIP
+
+Each search is one SQL statement: full-text candidates ranked by ``ts_rank_cd`` over an OR
+query of the question's words (GIN index), dense candidates from the HNSW index over
+sentence units (a passage scores by its best unit, as in qa.retrieve.dense_scores), fused
+by reciprocal rank fusion, and joined to the passages with all their provenance. Filters
+are WHERE clauses. Question understanding (qa.query.understand), the date/committee boosts
+and de-duplication (qa.retrieve.dedupe) are the embedded store's own functions, so the two
+engines rank alike and the evaluation runs unchanged against either.
+
+A filtered dense search over a small slice of the index (a committee, a year) is exact —
+every unit of the admitted passages is scored, like the embedded store's mask — because an
+HNSW walk that discards most of what it finds runs out of candidates; a broad filter uses
+HNSW with pgvector's iterative scan.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, replace
+from datetime import date, timezone
+from functools import cached_property, lru_cache
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Callable
+
+import numpy as np
+
+from index.embed import Embedder
+from index.model import Filters, Hit, Paper, Passage
+from index.pgwrite import (
+    TS_CONFIG,
+    PgSchemaMissing,
+    PgUnavailable,
+    check_model,
+    connect,
+    read_paper_row,
+    read_schema,
+    redact,
+    vector_literal,
+)
+from index.tokens import STOP_WORDS, words
+from qa.query import understand
+from qa.retrieve import CANDIDATES, HybridSettings, NoMatchingPassages, _boosts, _ranked, dedupe
+
+RETRIEVERS = ("bm25", "dense", "hybrid")
+EXACT_BELOW = 20_000  # filtered dense search is exact when at most this many passages are admitted
+EF_SEARCH = 200
+TS_NORMALIZATION = 0  # no length normalisation: best on the development questions (docs/SCALING.md)
+TS_WEIGHTS = "'{0.1, 0.2, 1.0, 1.0}'"  # D, C, B, A: headings (A) and text (B) count alike, as in BM25
+DF_CAP = 0.02  # words in more than this share of passages only rank candidates, they do not find them
+MIN_CANDIDATE_TERMS = 2
+
+# The default differs from the embedded store's convex fusion only in the fusion method:
+# reciprocal rank fusion needs no score normalisation, which keeps it one SQL query.
+PG_SETTINGS = HybridSettings(fusion="rrf")
+
+
+def query_words(text: str) -> list[str]:
+    """The question's words as BM25 cuts them (index.tokens: [a-z0-9] only, stop words out),
+    each once. PostgreSQL stems them with its English configuration."""
+    seen: dict[str, None] = {}
+    for w in words(text):
+        if w not in STOP_WORDS and len(w) < 100:
+            seen.setdefault(w, None)
+    return list(seen)
+
+
+def or_tsquery(text: str) -> str:
+    """The question's words as an OR query for to_tsquery: 'adopt | children | wait'.
+
+    plainto_tsquery ANDs every word, so a passage missing any one of them is never a
+    candidate; the search ORs them (and ranks by IDF-weighted matches)."""
+    return " | ".join(query_words(text))
+
+
+def filter_sql(filters: Filters, alias: str = "p") -> tuple[str, dict[str, Any]]:
+    """WHERE conditions (joined by AND, empty if none) and their parameters."""
+    conds: list[str] = []
+    params: dict[str, Any] = {}
+    if filters.committees:
+        params["f_committees"] = ["%" + _like_escape(c) + "%" for c in filters.committees]
+        conds.append(f"{alias}.committee ILIKE ANY (%(f_committees)s)")
+    if filters.kinds:
+        params["f_kinds"] = list(filters.kinds)
+        conds.append(f"{alias}.kind = ANY (%(f_kinds)s)")
+    if filters.docs:
+        params["f_docs"] = list(filters.docs)
+        conds.append(f"({alias}.doc = ANY (%(f_docs)s) OR {alias}.source = ANY (%(f_docs)s))")
+    if filters.date_from:
+        params["f_from"] = _iso(filters.date_from, "from")
+        conds.append(f"coalesce({alias}.meeting_date, {alias}.pack_date) >= %(f_from)s")
+    if filters.date_to:
+        params["f_to"] = _iso(filters.date_to, "to")
+        conds.append(f"coalesce({alias}.meeting_date, {alias}.pack_date) <= %(f_to)s")
+    return " AND ".join(conds), params
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _iso(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"the {name} date {value!r} is not a date: write it as YYYY-MM-DD") from None
+
+
+_PASSAGE_SELECT = """p.pid, p.id, p.doc, p.source, p.text, p.start_char, p.end_char, p.page, p.page_end,
+    p.printed_page, p.printed_page_end, p.committee, p.meeting_date, p.pack_date, p.kind,
+    p.agenda_item, p.item_title, p.section, p.context, p.is_table, p.content_hash"""
+
+
+def _passage(row: tuple, offset: int) -> Passage:
+    (_pid, pid_text, doc, source, text, start, end, page, page_end, printed, printed_end, committee,
+     meeting, pack, kind, item, item_title, section, context, is_table, content_hash) = row[offset : offset + 21]
+    return Passage(
+        id=pid_text, doc=doc, source=source, text=text, start=start, end=end, page=page, page_end=page_end,
+        printed_page=printed, printed_page_end=printed_end, committee=committee,
+        meeting_date=meeting.isoformat() if meeting else None, pack_date=pack.isoformat() if pack else None,
+        kind=kind, agenda_item=item, item_title=item_title, section=section, context=context,
+        is_table=is_table, content_hash=content_hash,
+    )
+
+
+class PaperLookup:
+    """Papers by source, read when asked for; the last few are kept."""
+
+    def __init__(self, fetch: Callable[[str], Paper | None], keep: int = 64) -> None:
+        self._fetch = lru_cache(maxsize=keep)(fetch)
+
+    def get(self, source: str, default: Paper | None = None) -> Paper | None:
+        paper = self._fetch(source)
+        return default if paper is None else paper
+
+    def __getitem__(self, source: str) -> Paper:
+        paper = self._fetch(source)
+        if paper is None:
+            raise KeyError(source)
+        return paper
+
+    def __contains__(self, source: object) -> bool:
+        return isinstance(source, str) and self._fetch(source) is not None
+
+
+@dataclass
+class PgIndex:
+    """An open connection to a committee-qa index in PostgreSQL. Safe to share between
+    threads (queries take turns on one connection); close it, or use it as a context manager."""
+
+    dsn: str
+    conn: Any
+    meta: dict[str, Any]
+    embedder: Embedder | None
+    committees: list[str]
+    acronyms: dict[str, str]
+    settings: HybridSettings = PG_SETTINGS
+    ef_search: int = EF_SEARCH
+    exact_below: int = EXACT_BELOW
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._vectors: dict[str, np.ndarray] = {}
+        self._known_words: dict[str, bool] = {}
+        self.last_sql: str = ""
+        self._stats_at = -1e9
+        self._passages = 0
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+    def __enter__(self) -> PgIndex:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def refresh(self) -> None:
+        """Re-read committees and acronyms (after an ingest into the same database)."""
+        self.committees, self.acronyms = _committees(self.conn), _acronyms(self.conn)
+
+    def _execute(self, sql: str, params: dict[str, Any] | tuple = ()) -> list[tuple]:
+        import psycopg
+
+        with self._lock:
+            for attempt in (0, 1):
+                try:
+                    return self.conn.execute(sql, params).fetchall()
+                except psycopg.OperationalError as err:
+                    # The server restarted or the connection dropped: reconnect once.
+                    if not (self.conn.closed or self.conn.broken):
+                        raise
+                    if attempt:
+                        raise PgUnavailable(
+                            f"lost the connection to PostgreSQL at {redact(self.dsn)} ({str(err).strip().splitlines()[0]}): "
+                            "is the server still running?"
+                        ) from None
+                    self.conn = connect(self.dsn, autocommit=True)
+                    _session_settings(self.conn, self.ef_search)
+        raise AssertionError("unreachable")
+
+    # --- reading ---------------------------------------------------------------------
+
+    def count(self) -> dict[str, int]:
+        papers, passages, units = self._execute(
+            "SELECT (SELECT count(*) FROM papers), (SELECT count(*) FROM passages), (SELECT count(*) FROM units)"
+        )[0]
+        return {"papers": papers, "passages": passages, "units": units}
+
+    def paper(self, source: str) -> Paper | None:
+        """A paper's text and layout (for "show in paper")."""
+        cols = ["source", "doc", "format", "text", "content_hash", "kind", "committee", "meeting_date",
+                "title", "page_count", "layout"]
+        rows = self._execute(f"SELECT {', '.join(cols)} FROM papers WHERE source = %s", (source,))
+        return read_paper_row(dict(zip(cols, rows[0], strict=True))) if rows else None
+
+    @cached_property
+    def papers(self) -> PaperLookup:
+        """``papers.get(source)`` as on the embedded Index (qa.answer cites a quote's own
+        pages from it), fetched on demand rather than loaded whole."""
+        return PaperLookup(self.paper)
+
+    def knows(self, token: str) -> bool:
+        """Whether a (stemmed) word occurs anywhere in the indexed papers (qa.answer's
+        "the papers never mention ..."). PostgreSQL's English stemmer is the Snowball one
+        that index.tokens uses, so the lexicon holds the same stems."""
+        known = self._known_words.get(token)
+        if known is None:
+            known = bool(self._execute("SELECT EXISTS (SELECT 1 FROM lexicon WHERE lexeme = %s AND df > 0)",
+                                       (token,))[0][0])
+            if len(self._known_words) > 4096:
+                self._known_words.clear()
+            self._known_words[token] = known
+        return known
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        """The folder manifest's fields that describe the collection (model, counts, one
+        entry per paper with the same keys), so a library view can list either store."""
+        rows = self._execute(
+            """SELECT p.source, p.path, p.doc, p.content_hash, p.kind, p.committee, p.meeting_date, p.title,
+                      p.page_count, (SELECT count(*) FROM passages x WHERE x.paper_id = p.paper_id)
+               FROM papers p ORDER BY p.source"""
+        )
+        keys = ("source", "path", "doc", "content_hash", "kind", "committee", "meeting_date", "title",
+                "pages", "passages")
+        papers = [dict(zip(keys, r, strict=True)) for r in rows]
+        for entry in papers:
+            entry["meeting_date"] = entry["meeting_date"].isoformat() if entry["meeting_date"] else None
+        created = self._execute("SELECT created FROM cqa_schema")[0][0]
+        return {
+            "schema_version": self.meta["version"],
+            "created": created.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "model": {"name": self.meta["model"], "dim": self.meta["dim"]},
+            "counts": self.count() | {"pages": sum(e["pages"] for e in papers)},
+            "papers": papers,
+        }
+
+    def file_for(self, source: str) -> Path | None:
+        """The paper's original file where it was ingested from, if it is still there (the
+        database keeps the read text, not the file)."""
+        rows = self._execute("SELECT path FROM papers WHERE source = %s", (source,))
+        path = Path(rows[0][0]) if rows and rows[0][0] else None
+        return path if path is not None and path.is_file() else None
+
+    def _df_cap(self) -> int:
+        """Document frequency above which a word does not find candidates (re-read every
+        minute: ingests elsewhere change the corpus size)."""
+        now = time.monotonic()
+        if now - self._stats_at > 60:
+            self._passages = int(self._execute("SELECT passages FROM text_stats")[0][0])
+            self._stats_at = now
+        return max(1000, int(DF_CAP * self._passages))
+
+    def question_vector(self, text: str) -> np.ndarray:
+        if self.embedder is None:
+            raise ValueError("this index was opened without an embedder; dense search needs one")
+        vec = self._vectors.get(text)
+        if vec is None:
+            vec = np.asarray(self.embedder.encode([text])[0], dtype=np.float32)
+            vec = vec / (np.linalg.norm(vec) or 1.0)
+            if len(self._vectors) > 512:
+                self._vectors.clear()
+            self._vectors[text] = vec
+        return vec
+
+    # --- search ----------------------------------------------------------------------
+
+    def search(
+        self, question: str, k: int = 10, filters: Filters = Filters(), retriever: str = "hybrid"
+    ) -> list[Hit]:
+        """The ``k`` best distinct passages for ``question`` (the PassageStore protocol)."""
+        sql, params, query = self._plan(question, k, filters, retriever)
+        rows = self._execute(sql, params)
+        passages = [_passage(r, 1) for r in rows]
+        scores = np.array([float(r[0]) for r in rows])
+        if retriever == "hybrid" and len(rows):
+            # The embedded store's boosts for meetings and committees the question names.
+            view = SimpleNamespace(passages=passages, settings=self.settings)
+            scores = scores + _boosts(view, query, np.arange(len(rows)))
+        ranked = _ranked(np.arange(len(rows)), scores)
+        return dedupe(SimpleNamespace(passages=passages), ranked[: max(CANDIDATES, 5 * k)], k, retriever)
+
+    def explain(self, question: str, k: int = 10, filters: Filters = Filters(), retriever: str = "hybrid") -> str:
+        """EXPLAIN (ANALYZE, BUFFERS) of the statement a search runs, for tuning."""
+        sql, params, _ = self._plan(question, k, filters, retriever)
+        return "\n".join(r[0] for r in self._execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params))
+
+    def _plan(self, question: str, k: int, filters: Filters, retriever: str) -> tuple[str, dict[str, Any], Any]:
+        if retriever not in RETRIEVERS:
+            raise ValueError(
+                f"unknown retriever {retriever!r} for the PostgreSQL index; choose one of: {', '.join(RETRIEVERS)}"
+            )
+        if k < 1:
+            raise ValueError("k must be at least 1")
+        query = understand(question, self.acronyms, self.committees)
+        n = max(CANDIDATES, 3 * k)
+        where, params = filter_sql(filters)
+        exact = False
+        if where:
+            admitted = self._execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM passages p WHERE {where} LIMIT %(cap)s) s",
+                params | {"cap": self.exact_below + 1},
+            )[0][0]
+            if admitted == 0:
+                raise NoMatchingPassages(
+                    "no indexed passage matches these filters (committee, dates, kind or paper); widen or clear them"
+                )
+            exact = admitted <= self.exact_below
+        use_bm = retriever in ("bm25", "hybrid")
+        use_de = retriever in ("dense", "hybrid")
+        qwords = query_words(query.expanded) if use_bm else []
+        params |= {"n": n, "depth": max(8 * n, 400), "qtext": " ".join(qwords),
+                   "df_cap": self._df_cap(), "rk": float(self.settings.rrf_k),
+                   "wb": 1.0 - self.settings.dense_weight, "wd": float(self.settings.dense_weight)}
+        if use_de:
+            params["vec"] = vector_literal(self.question_vector(query.expanded))
+        sql = build_sql(
+            bm25=use_bm and bool(qwords), dense=use_de, where=where, exact=exact,
+            fusion=self.settings.fusion if retriever == "hybrid" else "single",
+        )
+        self.last_sql = sql
+        return sql, params, query
+
+
+def build_sql(*, bm25: bool, dense: bool, where: str, exact: bool, fusion: str) -> str:
+    """One statement: candidate CTEs, their ranks, the fusion, the passages' columns.
+
+    Output: score, then the passage columns of _PASSAGE_SELECT, best first."""
+    and_where = f" AND {where}" if where else ""
+    ctes: list[str] = []
+    if bm25:
+        # IDF-weighted ts_rank, one single-lexeme query per question word: ts_rank alone has no
+        # IDF, and an OR query ranked as a whole lets common words swamp rare ones. Candidates
+        # come from the GIN index, for the selective words only when there are enough of them.
+        ctes.append(f"""ql AS MATERIALIZED (
+    SELECT l.lexeme, l.df, ln(1 + (s.passages - l.df + 0.5) / (l.df + 0.5)) AS idf
+    FROM lexicon l, text_stats s
+    WHERE l.df > 0 AND l.lexeme = ANY (tsvector_to_array(to_tsvector('{TS_CONFIG}', %(qtext)s)))),
+cq AS MATERIALIZED (
+    SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery AS q FROM (
+        SELECT lexeme FROM ql ORDER BY df
+        LIMIT greatest((SELECT count(*) FROM ql WHERE df <= %(df_cap)s), {MIN_CANDIDATE_TERMS})) t),
+bm AS (
+    SELECT p.pid, (SELECT sum(ql.idf * ts_rank({TS_WEIGHTS}, p.tsv, quote_literal(ql.lexeme)::tsquery, {TS_NORMALIZATION}))
+                   FROM ql) AS score
+    FROM passages p
+    WHERE p.tsv @@ (SELECT q FROM cq){and_where}
+    ORDER BY score DESC, p.pid LIMIT %(n)s)""")
+    else:
+        ctes.append("bm AS (SELECT NULL::bigint AS pid, NULL::real AS score WHERE false)")
+    if dense and exact:
+        # A small slice: score every unit of every admitted passage (no index walk).
+        ctes.append(f"""de AS (
+    SELECT u.pid, -min(u.embedding <#> %(vec)s::vector) AS score
+    FROM passages p JOIN units u ON u.pid = p.pid
+    WHERE {where or 'true'}
+    GROUP BY u.pid ORDER BY score DESC, u.pid LIMIT %(n)s)""")
+    elif dense:
+        join = f"JOIN passages p ON p.pid = u.pid WHERE {where}" if where else ""
+        ctes.append(f"""nn AS MATERIALIZED (
+    SELECT u.pid, u.embedding <#> %(vec)s::vector AS d
+    FROM units u {join}
+    ORDER BY u.embedding <#> %(vec)s::vector LIMIT %(depth)s),
+de AS (
+    SELECT pid, -min(d) AS score FROM nn GROUP BY pid ORDER BY score DESC, pid LIMIT %(n)s)""")
+    else:
+        ctes.append("de AS (SELECT NULL::bigint AS pid, NULL::double precision AS score WHERE false)")
+    ctes.append("""ranks AS (
+    SELECT pid, b.score AS bs, d.score AS ds,
+           row_number() OVER (ORDER BY b.score DESC NULLS LAST, pid) AS br,
+           row_number() OVER (ORDER BY d.score DESC NULLS LAST, pid) AS dr
+    FROM bm b FULL JOIN de d USING (pid))""")
+    if fusion == "rrf":
+        score = ("%(rk)s * (CASE WHEN bs IS NULL THEN 0 ELSE %(wb)s / (%(rk)s + br) END"
+                 " + CASE WHEN ds IS NULL THEN 0 ELSE %(wd)s / (%(rk)s + dr) END)")
+    elif fusion == "convex":
+        def mm(col: str) -> str:
+            lo, hi = f"min({col}) OVER ()", f"max({col}) OVER ()"
+            return (f"CASE WHEN {col} IS NULL THEN 0 WHEN {hi} > {lo} "
+                    f"THEN ({col} - {lo}) / ({hi} - {lo}) ELSE 1 END")
+        score = f"(%(wb)s * {mm('bs')} + %(wd)s * {mm('ds')}) / (%(wb)s + %(wd)s)"
+    elif fusion == "single":
+        score = "coalesce(bs, ds)"
+    else:
+        raise ValueError(f"unknown fusion {fusion!r} for the PostgreSQL index; choose rrf or convex")
+    ctes.append(f"fused AS (SELECT pid, ({score})::double precision AS score FROM ranks)")
+    return (
+        "WITH " + ",\n".join(ctes)
+        + f"\nSELECT f.score, {_PASSAGE_SELECT}\nFROM fused f JOIN passages p ON p.pid = f.pid\n"
+        "ORDER BY f.score DESC, p.pid LIMIT %(n)s * 2"
+    )
+
+
+def _committees(conn) -> list[str]:
+    # A loose index scan over passages (committee, date): one probe per distinct committee,
+    # not a pass over every passage.
+    rows = conn.execute(
+        """WITH RECURSIVE c AS (
+             (SELECT committee FROM passages WHERE committee IS NOT NULL ORDER BY committee LIMIT 1)
+             UNION ALL
+             SELECT (SELECT committee FROM passages WHERE committee > c.committee ORDER BY committee LIMIT 1)
+             FROM c WHERE c.committee IS NOT NULL)
+           SELECT committee FROM c WHERE committee IS NOT NULL"""
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _acronyms(conn) -> dict[str, str]:
+    """Each acronym's expansion that most papers agree on."""
+    rows = conn.execute(
+        """SELECT DISTINCT ON (acronym) acronym, expansion
+           FROM (SELECT acronym, expansion, count(*) AS n FROM paper_acronyms GROUP BY 1, 2) a
+           ORDER BY acronym, n DESC, expansion"""
+    ).fetchall()
+    return dict(rows)
+
+
+def _session_settings(conn, ef_search: int) -> None:
+    conn.execute(f"SET hnsw.ef_search = {int(ef_search)}")
+    conn.execute("SET hnsw.iterative_scan = relaxed_order")
+    conn.execute("SET jit = off")
+
+
+def open_pg(dsn: str, embedder: Embedder | None = None, *, settings: HybridSettings = PG_SETTINGS,
+            ef_search: int = EF_SEARCH) -> PgIndex:
+    """Open the index at ``dsn``. Refuses one built with another embedding model, another
+    schema version, or none at all, with a message saying what to do."""
+    conn = connect(dsn, autocommit=True)
+    try:
+        meta = read_schema(conn)
+        if meta is None:
+            raise PgSchemaMissing(
+                f"the database {redact(dsn)} holds no committee-qa index: "
+                f"build one with `committee-qa ingest PATH --store postgresql://{redact(dsn)}`"
+            )
+        if embedder is not None:
+            check_model(meta, embedder.name, redact(dsn))
+        _session_settings(conn, ef_search)
+        return PgIndex(dsn=dsn, conn=conn, meta=meta, embedder=embedder, committees=_committees(conn),
+                       acronyms=_acronyms(conn), settings=settings, ef_search=ef_search)
+    except BaseException:
+        conn.close()
+        raise
+
+
+def with_settings(index: PgIndex, **changes: Any) -> PgIndex:
+    """The same open index with other fusion settings (for evaluation sweeps)."""
+    index.settings = replace(index.settings, **changes)
+    return index
