@@ -5,7 +5,9 @@
     'How many children were adopted in 2021?'
     >>> conv = Conversation(turns=(Turn("How many children were adopted in 2021?", "How many children were adopted in 2021?"),))
     >>> resolve(conv, "and fostering?", ["Cabinet"]).question
-    'fostering: How many children were adopted in 2021?'
+    'How many children were fostering in 2021?'
+    >>> resolve(conv, "what did they decide?", ["Cabinet"]).question
+    'what did they decide? (children adopted 2021)'
     >>> resolve(conv, "only Cabinet since 2023", ["Cabinet"]).filters
     Filters(committees=('Cabinet',), date_from='2023-01-01', date_to=None, kinds=(), docs=())
 
@@ -108,18 +110,84 @@ def _narrowing(message: str, committees: list[str], filters: Filters) -> tuple[s
     return " ".join(text.split()).strip(" ,.;"), filters, narrowed
 
 
-def resolve(conv: Conversation, message: str, committees: list[str]) -> Resolved:
-    """The question to search for ``message`` in this conversation, and the filters."""
+# Words that shape a question rather than say what it is about.
+QUESTION_WORDS = {
+    "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "many", "much", "did", "does",
+    "do", "was", "were", "is", "are", "will", "would", "could", "should", "can", "has", "have", "had", "the",
+    "a", "an", "of", "in", "on", "for", "to", "and", "or", "about", "at", "by", "with", "from", "this", "that",
+    "they", "them", "it", "there", "their", "its", "be", "been", "any", "some", "our", "we", "us", "tell", "me",
+}
+SUBSTITUTE = re.compile(r"^(?:and what about|what about|how about|what of|same for|and|also)\s+", re.IGNORECASE)
+
+
+def _content_words(text: str) -> list[str]:
+    return [w for w in re.findall(r"[\w'’£%-]+", text) if w.lower() not in QUESTION_WORDS]
+
+
+def _substitute(previous: str, topic: str, rarity) -> str:
+    """"How many children were adopted in 2021?" + "fostering" → "How many children were
+    fostering in 2021?": the new topic takes the place of the previous question's most
+    specific word, or of the word before one they share ("the library budget" + "the
+    waste budget")."""
+    topic_words = _content_words(topic)
+    if not topic_words:
+        return previous
+    words = list(re.finditer(r"[\w'’£%-]+", previous))
+    content = [m for m in words if m.group().lower() not in QUESTION_WORDS and not m.group().isdigit()]
+    shared = next((m for m in content if m.group().lower() in {w.lower() for w in topic_words}), None)
+    if shared is not None:
+        before = [m for m in content if m.end() <= shared.start()]
+        lead = " ".join(w for w in topic_words if w.lower() != shared.group().lower())
+        if before and lead:
+            target = before[-1]
+            return previous[: target.start()] + lead + previous[target.end() :]
+        return previous
+    if not content:
+        return f"{topic} {previous}"
+    target = max(content, key=lambda m: (rarity(m.group().lower()), m.start()))
+    return previous[: target.start()] + " ".join(topic_words) + previous[target.end() :]
+
+
+def _default_rarity(word: str) -> float:
+    return 0.0  # all alike: the last content word, where a question usually names its topic
+
+
+def _committee_named(phrase: str, committees: list[str]) -> tuple[str, ...]:
+    """Committees whose name is ``phrase`` or contains it ("scrutiny")."""
+    wanted = " ".join(phrase.lower().split())
+    exact = tuple(c for c in committees if c.lower() == wanted)
+    return exact or tuple(c for c in committees if re.search(rf"\b{re.escape(wanted)}\b", c.lower()))
+
+
+def resolve(conv: Conversation, message: str, committees: list[str], rarity=None) -> Resolved:
+    """The question to search for ``message`` in this conversation, and the filters.
+
+    ``rarity(word)`` says how specific a word is (the index's inverse document frequency);
+    without it, the question's last content word is taken as its topic."""
+    from qa.query import BadQuestion
+
     rest, filters, narrowed = _narrowing(message, committees, conv.filters)
+    only = re.fullmatch(r"(?:only|just)\s+(?:the\s+)?(.+?)(?:\s+(?:meetings?|papers?|committee))?[.!?]*", rest, re.IGNORECASE)
+    if only:
+        named = _committee_named(only.group(1), committees)
+        if not named:
+            raise BadQuestion(
+                f"no committee called {only.group(1)!r} in the papers indexed; "
+                f"the committees are: {', '.join(committees) or 'none recorded'}"
+            )
+        filters, narrowed, rest = replace(filters, committees=named), True, ""
     previous = conv.turns[-1].question if conv.turns else ""
     content = re.sub(r"[^\w\s]", "", rest).strip()
     if not content or re.fullmatch(r"(?:and|also|please|ok|okay|then|now)", content, re.IGNORECASE):
         # Only narrowing: ask the last question again, within the new filters.
         return Resolved(previous, filters, narrowed)
+    if previous and SUBSTITUTE.match(rest) and len(content.split()) <= 6:
+        topic = SUBSTITUTE.sub("", rest).rstrip("?. ")
+        return Resolved(_substitute(previous, topic, rarity or _default_rarity), filters, narrowed)
     if previous and (len(content.split()) <= 4 or FOLLOW_UP.search(rest)):
-        topic = re.sub(r"^(?:and|also|what about|how about|what of|same for|and what about)\s+", "", rest, flags=re.IGNORECASE)
-        topic = topic.rstrip("?. ")
-        return Resolved(f"{topic}: {previous}", filters, narrowed)
+        # "what did they decide?": the new question, about what the last one was about.
+        about = [w for w in _content_words(previous) if w.lower() not in {x.lower() for x in _content_words(rest)}]
+        return Resolved(f"{rest.rstrip()} ({' '.join(about[:10])})" if about else rest, filters, narrowed)
     return Resolved(rest, filters, narrowed)
 
 
@@ -127,7 +195,7 @@ def ask(conv: Conversation, store, message: str, *, k: int = 10, retriever: str 
     """Answer ``message`` in the conversation; returns the conversation with the turn added."""
     from qa.answer import answer
 
-    resolved = resolve(conv, message, store.committees)
+    resolved = resolve(conv, message, store.committees, getattr(store, "rarity", None))
     if not resolved.question:
         from qa.query import BadQuestion
 

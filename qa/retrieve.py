@@ -14,6 +14,7 @@ appendix) come back as one hit whose ``also_in`` lists the other places.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -103,6 +104,17 @@ class Index:
         self, question: str, k: int = 10, filters: Filters = Filters(), retriever: str = "hybrid"
     ) -> list[Hit]:
         return search(self, question, k=k, filters=filters, retriever=retriever)
+
+    def rarity(self, word: str) -> float:
+        """How specific a word is in these papers: log inverse document frequency (a word
+        they never use counts as rarest)."""
+        tokens = bm25_tokens(word)
+        n = int(self.bm25.scores["num_docs"])
+        row = self.bm25.vocab_dict.get(tokens[0]) if tokens else None
+        indptr = self.bm25.scores["indptr"]
+        if row is None or row + 1 >= len(indptr):
+            return math.log(n + 1) if tokens else 0.0
+        return math.log((n + 1) / (int(indptr[row + 1] - indptr[row]) + 1))
 
     def knows(self, token: str) -> bool:
         """Whether a (stemmed) word occurs anywhere in the indexed papers."""

@@ -11,6 +11,7 @@ from index.ingest import ingest
 from index.model import Filters
 from qa.answer import answer, unknown_words
 from qa.chat import Conversation, Turn, ask, resolve
+from qa.query import BadQuestion
 from qa.render import answer_json, citation_line, page_text
 from qa.retrieve import open_index
 
@@ -88,11 +89,23 @@ def test_citation_lines():
 
 def test_follow_up_and_narrowing_in_words():
     conv = Conversation(turns=(Turn("How many children were adopted in 2021?", "How many children were adopted in 2021?"),))
-    assert resolve(conv, "and fostering?", []).question == "fostering: How many children were adopted in 2021?"
-    assert resolve(conv, "what did they decide?", []).question.endswith("How many children were adopted in 2021?")
+    # The new topic takes the place of the previous question's most specific word.
+    assert resolve(conv, "and fostering?", []).question == "How many children were fostering in 2021?"
+    rarity = {"children": 0.3, "adopted": 1.9}.get
+    assert resolve(conv, "what about fostering?", [], lambda w: rarity(w, 0.0)).question == (
+        "How many children were fostering in 2021?"
+    )
+    budget = Conversation(turns=(Turn("q", "What did Cabinet decide about the library budget?"),))
+    assert resolve(budget, "and the waste budget?", []).question == "What did Cabinet decide about the waste budget?"
+    # A question leaning on the last one carries its topic along.
+    assert resolve(conv, "what did they decide?", []).question == "what did they decide? (children adopted 2021)"
     narrowed = resolve(conv, "only Cabinet since 2023", ["Cabinet", "County Council"])
     assert narrowed.question == "How many children were adopted in 2021?"
     assert narrowed.filters == Filters(committees=("Cabinet",), date_from="2023-01-01")
+    scrutiny = ["Overview and Scrutiny Committee (Children's Services)", "Cabinet"]
+    assert resolve(conv, "only scrutiny", scrutiny).filters.committees == (scrutiny[0],)
+    with pytest.raises(BadQuestion, match="no committee called 'Planning'.*Cabinet"):
+        resolve(conv, "only Planning", scrutiny)
     # A new question stands on its own.
     assert resolve(conv, "What is the council's reserves policy for schools?", []).question == (
         "What is the council's reserves policy for schools?"
