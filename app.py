@@ -104,7 +104,7 @@ class Library:
     pdfs: dict[str, str]  # paper source → its PDF's file name under static/papers
 
 
-@st.cache_resource(show_spinner="Opening the index…", max_entries=4)
+@st.cache_resource(show_spinner="Opening the index…", max_entries=2)  # old versions go once unused
 def get_library(folder: str, version: str, model: str | None) -> Library:
     """The index version ``version`` of ``folder``. A new version (an ingest, from here or
     the command line) is a new cache entry, so sessions move to it on their next run."""
@@ -381,7 +381,8 @@ def ask(idx: Index, message: str, side: Filters) -> ChatTurn:
 
     conv: Conversation = st.session_state.conversation
     try:
-        resolved = resolve(conv, message, idx.committees)
+        # As qa.chat.ask does, which cannot take the sidebar's filters as well.
+        resolved = resolve(conv, message, idx.committees, getattr(idx, "rarity", None))
         if not resolved.question:
             raise BadQuestion("there is no earlier question to narrow: ask a question first")
         filters = merge_filters(resolved.filters, side)
