@@ -23,10 +23,11 @@ import re
 import numpy as np
 
 from index.tokens import bm25_tokens
+from qa.answertype import answer_types, type_match
 
 # Set on the development questions of both corpora (docs/EVAL.md); a handful of weights,
 # not a learned model, so they carry to other councils' papers.
-WEIGHTS = {"best": 1.0, "second": 0.5, "coverage": 0.6, "bigrams": 0.3, "numbers": 0.3, "first": 0.6}
+WEIGHTS = {"best": 1.0, "second": 0.5, "coverage": 0.6, "bigrams": 0.3, "numbers": 0.3, "first": 0.6, "fit": 0.4}
 
 NUMBER = re.compile(r"\b\d[\d,.]*%?|£\s?\d[\d,.]*(?:m|bn|k)?\b")
 
@@ -35,7 +36,7 @@ def rerank_score(features: dict[str, float]) -> float:
     return round(sum(WEIGHTS[name] * value for name, value in features.items()), 6)
 
 
-def _idf(index, token: str) -> float:
+def token_idf(index, token: str) -> float:
     bm = index.bm25
     tid = bm.vocab_dict.get(token)
     if tid is None:
@@ -50,11 +51,17 @@ def _idf(index, token: str) -> float:
 def features(index, query, passage_row: int, qvec: np.ndarray, first: float) -> dict[str, float]:
     p = index.passages[passage_row]
     units = index.unit_rows(passage_row)
-    sims = np.sort(index.embeddings[units] @ qvec)[::-1] if len(units) else np.zeros(1)
+    unit_sims = index.embeddings[units] @ qvec if len(units) else np.zeros(1)
+    sims = np.sort(unit_sims)[::-1]
+    fit = 0.0
+    wanted = answer_types(query.text)
+    if wanted and len(units):
+        _, s, e = index.units[units[int(np.argmax(unit_sims))]]
+        fit = type_match(wanted, p.text[int(s) - p.start : int(e) - p.start])
     q_tokens = [t for t in dict.fromkeys(bm25_tokens(query.expanded))]
     p_tokens = bm25_tokens(p.search_text())
     p_set = set(p_tokens)
-    weights = {t: _idf(index, t) for t in q_tokens}
+    weights = {t: token_idf(index, t) for t in q_tokens}
     total = sum(weights.values()) or 1.0
     coverage = sum(w for t, w in weights.items() if t in p_set) / total
     q_words = [w for w in bm25_tokens(query.text)]
@@ -71,6 +78,7 @@ def features(index, query, passage_row: int, qvec: np.ndarray, first: float) -> 
         "bigrams": bigrams,
         "numbers": numbers,
         "first": first,
+        "fit": fit,
     }
 
 

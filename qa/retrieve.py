@@ -106,15 +106,16 @@ class Index:
         return search(self, question, k=k, filters=filters, retriever=retriever)
 
     def rarity(self, word: str) -> float:
-        """How specific a word is in these papers: log inverse document frequency (a word
-        they never use counts as rarest)."""
+        """How specific a word is in these papers: its BM25 inverse document frequency (a
+        word they never use counts as rarest)."""
+        from qa.rerank import token_idf
+
         tokens = bm25_tokens(word)
-        n = int(self.bm25.scores["num_docs"])
-        row = self.bm25.vocab_dict.get(tokens[0]) if tokens else None
-        indptr = self.bm25.scores["indptr"]
-        if row is None or row + 1 >= len(indptr):
-            return math.log(n + 1) if tokens else 0.0
-        return math.log((n + 1) / (int(indptr[row + 1] - indptr[row]) + 1))
+        if not tokens:
+            return 0.0
+        if tokens[0] not in self.bm25.vocab_dict:
+            return math.log(1 + len(self.passages) + 0.5)
+        return token_idf(self, tokens[0])
 
     def knows(self, token: str) -> bool:
         """Whether a (stemmed) word occurs anywhere in the indexed papers."""
@@ -301,7 +302,7 @@ RETRIEVERS: dict[str, Callable[..., list[tuple[int, float]]]] = {
     "hybrid": run_hybrid,
     "rerank": run_rerank,
 }
-DEFAULT_RETRIEVER = "hybrid"
+DEFAULT_RETRIEVER = "rerank"
 
 
 def retriever_names() -> list[str]:

@@ -153,3 +153,18 @@ def test_rerank_score_by_hand() -> None:
     # 1.0*0.6 + 0.5*0.5 + 0.6*1.0 + 0.3*0 + 0.3*0 + 0.6*1.0 = 2.05, the docstring's example
     features = {"best": 0.6, "second": 0.5, "coverage": 1.0, "bigrams": 0.0, "numbers": 0.0, "first": 1.0}
     assert rerank_score(features) == pytest.approx(2.05)
+
+
+def test_rerank_fit_is_whether_the_best_sentence_holds_the_answer_type(built):
+    """A "how many" question: the best-matching sentence of the adoption passage has figures
+    (14 children, 7, 16), so it supplies the one type asked for; a question of no type gets 0."""
+    from qa.query import understand
+    from qa.rerank import features
+    from qa.retrieve import question_vector
+
+    _, index_dir, _ = built
+    index = open_index(index_dir, HashingEmbedder(64))
+    row = next(i for i, p in enumerate(index.passages) if ADOPTION in p.text)
+    for question, fit in (("How many children have been adopted this year to date?", 1.0), ("children adopted this year", 0.0)):
+        query = understand(question, index.acronyms, index.committees)
+        assert features(index, query, row, question_vector(index, query.expanded), 1.0)["fit"] == fit
