@@ -184,29 +184,6 @@ class ChatTurn:
 # --- pure helpers (tested directly) --------------------------------------------------
 
 
-def merge_filters(chat: Filters, side: Filters) -> Filters | None:
-    """Both the conversation's narrowing ("only Cabinet") and the sidebar's apply; None when
-    together they leave nothing (Cabinet in one, County Council in the other)."""
-    committees = chat.committees or side.committees
-    if chat.committees and side.committees:
-        wanted = {c.lower() for c in side.committees}
-        committees = tuple(c for c in chat.committees if c.lower() in wanted)
-        if not committees:
-            return None
-    kinds = chat.kinds or side.kinds
-    if chat.kinds and side.kinds:
-        kinds = tuple(k for k in chat.kinds if k in side.kinds)
-        if not kinds:
-            return None
-    froms = [d for d in (chat.date_from, side.date_from) if d]
-    tos = [d for d in (chat.date_to, side.date_to) if d]
-    date_from = max(froms) if froms else None
-    date_to = min(tos) if tos else None
-    if date_from and date_to and date_from > date_to:
-        return None
-    return Filters(committees=committees, date_from=date_from, date_to=date_to, kinds=kinds, docs=chat.docs)
-
-
 def describe_filters(f: Filters) -> str:
     parts = []
     if f.committees:
@@ -374,21 +351,14 @@ def ask(idx: Index, message: str, side: Filters) -> ChatTurn:
     """Answer ``message`` in this session's conversation (qa.chat makes a follow-up whole and
     takes "only Cabinet", "since 2023" into the conversation's filters), within the sidebar's
     filters, which stay the sidebar's: clearing them there clears them for the next question."""
-    from qa.answer import answer
-    from qa.chat import Conversation, Turn, resolve
+    from qa.chat import Conversation
+    from qa.chat import ask as ask_in
     from qa.query import BadQuestion
     from qa.retrieve import NoMatchingPassages
 
     conv: Conversation = st.session_state.conversation
     try:
-        # As qa.chat.ask does, which cannot take the sidebar's filters as well.
-        resolved = resolve(conv, message, idx.committees, getattr(idx, "rarity", None))
-        if not resolved.question:
-            raise BadQuestion("there is no earlier question to narrow: ask a question first")
-        filters = merge_filters(resolved.filters, side)
-        if filters is None:
-            raise NoMatchingPassages("the conversation's filters and the sidebar's exclude each other")
-        result = answer(idx, resolved.question, filters=filters)
+        conv, result = ask_in(conv, idx, message, within=side)
     except NoMatchingPassages:
         return ChatTurn(
             message,
@@ -404,9 +374,7 @@ def ask(idx: Index, message: str, side: Filters) -> ChatTurn:
             message=f"This question could not be answered ({type(err).__name__}); the details are in the "
             "server's log. Try asking it another way, and please report it.",
         )
-    st.session_state.conversation = Conversation(
-        turns=conv.turns + (Turn(message, resolved.question, resolved.filters),), filters=resolved.filters
-    )
+    st.session_state.conversation = conv
     return ChatTurn(message, result)
 
 

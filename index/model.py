@@ -169,6 +169,28 @@ class Filters:
     def is_empty(self) -> bool:
         return not (self.committees or self.date_from or self.date_to or self.kinds or self.docs)
 
+    def both(self, other: Filters) -> Filters | None:
+        """Both narrowings at once (the conversation's "only Cabinet" and the app's sidebar);
+        None when together they admit nothing (Cabinet in one, County Council in the other)."""
+
+        def common(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...] | None:
+            if not (a and b):
+                return a or b
+            wanted = {x.lower() for x in b}
+            return tuple(x for x in a if x.lower() in wanted) or None
+
+        committees, kinds, docs = (
+            common(self.committees, other.committees),
+            common(self.kinds, other.kinds),
+            common(self.docs, other.docs),
+        )
+        froms = [d for d in (self.date_from, other.date_from) if d]
+        tos = [d for d in (self.date_to, other.date_to) if d]
+        date_from, date_to = (max(froms) if froms else None), (min(tos) if tos else None)
+        if committees is None or kinds is None or docs is None or (date_from and date_to and date_from > date_to):
+            return None
+        return Filters(committees=committees, date_from=date_from, date_to=date_to, kinds=kinds, docs=docs)
+
     def admits(self, passage: Passage) -> bool:
         if self.committees and not any(
             c.lower() in (passage.committee or "").lower() for c in self.committees

@@ -191,15 +191,29 @@ def resolve(conv: Conversation, message: str, committees: list[str], rarity=None
     return Resolved(rest, filters, narrowed)
 
 
-def ask(conv: Conversation, store, message: str, *, k: int = 10, retriever: str | None = None) -> tuple[Conversation, Answer]:
-    """Answer ``message`` in the conversation; returns the conversation with the turn added."""
+def ask(
+    conv: Conversation,
+    store,
+    message: str,
+    *,
+    within: Filters = Filters(),
+    k: int = 10,
+    retriever: str | None = None,
+) -> tuple[Conversation, Answer]:
+    """Answer ``message`` in the conversation; returns the conversation with the turn added.
+
+    ``within``: narrowing from outside the conversation (the app's sidebar). It applies to
+    this answer alongside the conversation's own, but is not kept in the conversation."""
     from qa.answer import answer
+    from qa.query import BadQuestion
+    from qa.retrieve import NoMatchingPassages
 
     resolved = resolve(conv, message, store.committees, getattr(store, "rarity", None))
     if not resolved.question:
-        from qa.query import BadQuestion
-
         raise BadQuestion("there is no earlier question to narrow: ask a question first")
-    result = answer(store, resolved.question, k=k, filters=resolved.filters, retriever=retriever)
+    filters = resolved.filters.both(within)
+    if filters is None:
+        raise NoMatchingPassages("the conversation's filters and the sidebar's exclude each other; widen or clear one")
+    result = answer(store, resolved.question, k=k, filters=filters, retriever=retriever)
     turn = Turn(asked=message, question=resolved.question, filters=resolved.filters)
     return Conversation(turns=conv.turns + (turn,), filters=resolved.filters), result

@@ -401,16 +401,16 @@ def test_no_index_says_how_to_make_one(monkeypatch: pytest.MonkeyPatch, tmp_path
 # --- the helpers -----------------------------------------------------------------------------
 
 
-def test_merge_filters() -> None:
+def test_filters_both_sidebar_and_conversation() -> None:
     chat = Filters(committees=("Cabinet",), date_from="2023-01-01")
     side = Filters(committees=("cabinet", "County Council"), date_from="2022-06-01", date_to="2024-12-31", kinds=("minutes",))
-    assert app.merge_filters(chat, side) == Filters(
+    assert chat.both(side) == Filters(
         committees=("Cabinet",), date_from="2023-01-01", date_to="2024-12-31", kinds=("minutes",)
     )
-    assert app.merge_filters(Filters(), side) == side
-    assert app.merge_filters(chat, Filters(committees=("County Council",))) is None
-    assert app.merge_filters(Filters(date_from="2025-01-01"), Filters(date_to="2024-12-31")) is None
-    assert app.merge_filters(Filters(kinds=("report",)), Filters(kinds=("minutes",))) is None
+    assert Filters().both(side) == side
+    assert chat.both(Filters(committees=("County Council",))) is None
+    assert Filters(date_from="2025-01-01").both(Filters(date_to="2024-12-31")) is None
+    assert Filters(kinds=("report",)).both(Filters(kinds=("minutes",))) is None
 
 
 def test_describe_filters() -> None:
