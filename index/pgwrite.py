@@ -147,7 +147,12 @@ def _first_line(err: BaseException) -> str:
     text = lines[-1] if lines else type(err).__name__
     if len(lines) > 1 and not lines[-1].lower().startswith(("fatal", "could not", "connection")):
         text = lines[0]
-    return text.removeprefix("FATAL:").strip().rstrip(".")
+    # psycopg also prefixes "connection failed: connection to server at "host", port N failed:".
+    if "FATAL:" in text:
+        text = text.rsplit("FATAL:", 1)[1]
+    elif " failed: " in text:
+        text = text.rsplit(" failed: ", 1)[1]
+    return text.strip().rstrip(".")
 
 
 # --- the schema ---------------------------------------------------------------------

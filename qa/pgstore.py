@@ -3,8 +3,9 @@
     >>> idx = open_pg("postgresql://committee_qa@127.0.0.1:5432/committee_qa", SentenceTransformerEmbedder())  # doctest: +SKIP
     >>> hits = idx.search("How many children were waiting to be adopted?", k=5)  # doctest: +SKIP
 
-Each search is one SQL statement: full-text candidates ranked by ``ts_rank_cd`` over an OR
-query of the question's words (GIN index), dense candidates from the HNSW index over
+Each search is one SQL statement: full-text candidates found by the question's rarest words
+(GIN index, at most about CANDIDATE_BUDGET passages) and ranked by IDF-weighted ``ts_rank``
+of every question word, dense candidates from the HNSW index over
 sentence units (a passage scores by its best unit, as in qa.retrieve.dense_scores), fused
 by reciprocal rank fusion, and joined to the passages with all their provenance. Filters
 are WHERE clauses. Question understanding (qa.query.understand), the date/committee boosts
@@ -19,14 +20,14 @@ HNSW with pgvector's iterative scan.
 
 from __future__ import annotations
 
+import math
 import threading
-import time
 from dataclasses import dataclass, replace
 from datetime import date, timezone
 from functools import cached_property, lru_cache
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -38,26 +39,43 @@ from index.pgwrite import (
     PgUnavailable,
     check_model,
     connect,
+    parse_vector,
     read_paper_row,
     read_schema,
     redact,
     vector_literal,
 )
-from index.tokens import STOP_WORDS, words
-from qa.query import understand
-from qa.retrieve import CANDIDATES, HybridSettings, NoMatchingPassages, _boosts, _ranked, dedupe
+from index.tokens import STOP_WORDS, bm25_tokens, words
+from qa.query import Query, understand
+from qa.retrieve import (
+    CANDIDATES,
+    DEFAULT_RETRIEVER,
+    HybridSettings,
+    NoMatchingPassages,
+    _boosts,
+    _ranked,
+    dedupe,
+)
 
-RETRIEVERS = ("bm25", "dense", "hybrid")
+RETRIEVERS = ("bm25", "dense", "hybrid", "rerank")
 EXACT_BELOW = 20_000  # filtered dense search is exact when at most this many passages are admitted
 EF_SEARCH = 200
 TS_NORMALIZATION = 0  # no length normalisation: best on the development questions (docs/SCALING.md)
 TS_WEIGHTS = "'{0.1, 0.2, 1.0, 1.0}'"  # D, C, B, A: headings (A) and text (B) count alike, as in BM25
-DF_CAP = 0.02  # words in more than this share of passages only rank candidates, they do not find them
-MIN_CANDIDATE_TERMS = 2
+# The full-text side ranks only passages holding the question's rarest words: words are
+# taken rarest first while their passages number at most this many in all (the rarest two
+# together, ANDed, when even the rarest alone has more). Commoner words still add to the
+# score of those candidates. This bounds a search's full-text work at any corpus size
+# (docs/SCALING.md); an index of fewer passages than this uses every word.
+CANDIDATE_BUDGET = 2000
 
-# The default differs from the embedded store's convex fusion only in the fusion method:
-# reciprocal rank fusion needs no score normalisation, which keeps it one SQL query.
-PG_SETTINGS = HybridSettings(fusion="rrf")
+# Hybrid fuses by reciprocal rank: no score normalisation, so it stays one plain SQL query.
+# k = 20 rather than the usual 60: better on the development questions of both corpora
+# (docs/SCALING.md). The second stage (rerank) weighs the first stage's *score* among its
+# features, with weights set on the embedded store's convex fusion, so its first stage fuses
+# the same way (still one query: min/max are window functions).
+PG_SETTINGS = HybridSettings(fusion="rrf", rrf_k=20.0)
+RERANK_FUSION = "convex"
 
 
 def query_words(text: str) -> list[str]:
@@ -128,6 +146,37 @@ def _passage(row: tuple, offset: int) -> Passage:
     )
 
 
+class CorpusRows(Sequence):
+    """Candidate passages by row, with the length of the corpus they were drawn from: what
+    qa.rerank reads from an embedded Index's ``passages`` (rows and the passage count)."""
+
+    def __init__(self, rows: list[Passage], corpus_size: int) -> None:
+        self.rows, self.corpus_size = rows, corpus_size
+
+    def __getitem__(self, row):  # type: ignore[override]
+        return self.rows[row]
+
+    def __len__(self) -> int:
+        return self.corpus_size
+
+
+@dataclass
+class RerankView:
+    """The first stage's candidates laid out as qa.rerank reads an embedded Index: their
+    sentence units (candidate row, start, end) and vectors, and the question words'
+    document frequencies in the whole corpus in bm25s's shape (vocabulary and column
+    pointers)."""
+
+    passages: CorpusRows
+    units: np.ndarray
+    embeddings: np.ndarray
+    bm25: Any
+    embedder: Embedder | None
+
+    def unit_rows(self, row: int) -> np.ndarray:
+        return np.flatnonzero(self.units[:, 0] == row)
+
+
 class PaperLookup:
     """Papers by source, read when asked for; the last few are kept."""
 
@@ -162,14 +211,13 @@ class PgIndex:
     settings: HybridSettings = PG_SETTINGS
     ef_search: int = EF_SEARCH
     exact_below: int = EXACT_BELOW
+    candidate_budget: int = CANDIDATE_BUDGET
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._vectors: dict[str, np.ndarray] = {}
-        self._known_words: dict[str, bool] = {}
+        self._dfs: dict[str, tuple[int, int]] = {}
         self.last_sql: str = ""
-        self._stats_at = -1e9
-        self._passages = 0
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -230,18 +278,40 @@ class PgIndex:
         pages from it), fetched on demand rather than loaded whole."""
         return PaperLookup(self.paper)
 
+    def _df(self, token: str) -> tuple[int, int]:
+        """(passages holding the stemmed word, passages in all), from the lexicon the ingest
+        keeps. PostgreSQL's English stemmer is the Snowball one index.tokens uses, so the
+        lexicon holds the same stems as the embedded store's BM25 vocabulary."""
+        found = self._dfs.get(token)
+        if found is None:
+            row = self._execute(
+                "SELECT coalesce((SELECT df FROM lexicon WHERE lexeme = %s), 0), (SELECT passages FROM text_stats)",
+                (token,),
+            )[0]
+            found = (max(0, int(row[0])), int(row[1]))
+            if len(self._dfs) > 4096:
+                self._dfs.clear()
+            self._dfs[token] = found
+        return found
+
     def knows(self, token: str) -> bool:
         """Whether a (stemmed) word occurs anywhere in the indexed papers (qa.answer's
-        "the papers never mention ..."). PostgreSQL's English stemmer is the Snowball one
-        that index.tokens uses, so the lexicon holds the same stems."""
-        known = self._known_words.get(token)
-        if known is None:
-            known = bool(self._execute("SELECT EXISTS (SELECT 1 FROM lexicon WHERE lexeme = %s AND df > 0)",
-                                       (token,))[0][0])
-            if len(self._known_words) > 4096:
-                self._known_words.clear()
-            self._known_words[token] = known
-        return known
+        "the papers never mention ...")."""
+        return self._df(token)[0] > 0
+
+    def idf(self, token: str) -> float:
+        """BM25 inverse document frequency of a stemmed word, as the embedded store's."""
+        df, n = self._df(token)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def rarity(self, word: str) -> float:
+        """How specific a word is in these papers (qa.chat picks the word a follow-up
+        replaces by it): its IDF, a word they never use counting as rarest."""
+        tokens = bm25_tokens(word)
+        if not tokens:
+            return 0.0
+        df, n = self._df(tokens[0])
+        return self.idf(tokens[0]) if df else math.log(1 + n + 0.5)
 
     @property
     def manifest(self) -> dict[str, Any]:
@@ -273,15 +343,6 @@ class PgIndex:
         path = Path(rows[0][0]) if rows and rows[0][0] else None
         return path if path is not None and path.is_file() else None
 
-    def _df_cap(self) -> int:
-        """Document frequency above which a word does not find candidates (re-read every
-        minute: ingests elsewhere change the corpus size)."""
-        now = time.monotonic()
-        if now - self._stats_at > 60:
-            self._passages = int(self._execute("SELECT passages FROM text_stats")[0][0])
-            self._stats_at = now
-        return max(1000, int(DF_CAP * self._passages))
-
     def question_vector(self, text: str) -> np.ndarray:
         if self.embedder is None:
             raise ValueError("this index was opened without an embedder; dense search needs one")
@@ -297,19 +358,57 @@ class PgIndex:
     # --- search ----------------------------------------------------------------------
 
     def search(
-        self, question: str, k: int = 10, filters: Filters = Filters(), retriever: str = "hybrid"
+        self, question: str, k: int = 10, filters: Filters = Filters(), retriever: str = DEFAULT_RETRIEVER
     ) -> list[Hit]:
         """The ``k`` best distinct passages for ``question`` (the PassageStore protocol)."""
         sql, params, query = self._plan(question, k, filters, retriever)
         rows = self._execute(sql, params)
         passages = [_passage(r, 1) for r in rows]
         scores = np.array([float(r[0]) for r in rows])
-        if retriever == "hybrid" and len(rows):
+        if retriever in ("hybrid", "rerank") and len(rows):
             # The embedded store's boosts for meetings and committees the question names.
             view = SimpleNamespace(passages=passages, settings=self.settings)
             scores = scores + _boosts(view, query, np.arange(len(rows)))
         ranked = _ranked(np.arange(len(rows)), scores)
+        if retriever == "rerank":
+            ranked = self._rerank(query, [int(r[1]) for r in rows], passages, ranked)
         return dedupe(SimpleNamespace(passages=passages), ranked[: max(CANDIDATES, 5 * k)], k, retriever)
+
+    def _rerank(self, query: Query, pids: list[int], passages: list[Passage],
+                ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """The embedded store's second stage (qa.rerank) over the hybrid candidates, fed
+        from the units table and the lexicon."""
+        from qa.rerank import rerank
+
+        head = [row for row, _ in ranked[: self.settings.rerank_depth]]
+        if not head:
+            return ranked
+        view = self.rerank_view(query, pids, passages, head)
+        return rerank(view, query, ranked, depth=self.settings.rerank_depth)
+
+    def rerank_view(self, query: Query, pids: list[int], passages: list[Passage], head: list[int]) -> RerankView:
+        """What qa.rerank reads for the candidate rows ``head`` (``pids[row]`` in the database)."""
+        row_of = {pids[row]: row for row in head}
+        found = self._execute(
+            "SELECT pid, start_char, end_char, embedding::text FROM units WHERE pid = ANY (%s)",
+            ([pids[row] for row in head],),
+        )
+        found.sort(key=lambda r: (row_of[r[0]], r[1]))
+        units = np.array([(row_of[r[0]], r[1], r[2]) for r in found], dtype=np.int64).reshape(-1, 3)
+        vectors = (np.stack([parse_vector(r[3]) for r in found]) if found
+                   else np.zeros((0, self.meta["dim"]), dtype=np.float32))
+        tokens = [t for t in dict.fromkeys(bm25_tokens(query.expanded)) if self._df(t)[0] > 0]
+        dfs = [self._df(t)[0] for t in tokens]
+        view = RerankView(
+            passages=CorpusRows(passages, self._df("")[1]),  # any lookup also counts the passages
+            units=units,
+            embeddings=vectors,
+            bm25=SimpleNamespace(vocab_dict={t: i for i, t in enumerate(tokens)},
+                                 scores={"indptr": np.concatenate([[0], np.cumsum(dfs)]).astype(np.int64)}),
+            embedder=self.embedder,
+        )
+        view.__dict__["_question_vectors"] = {query.expanded: self.question_vector(query.expanded)}
+        return view
 
     def explain(self, question: str, k: int = 10, filters: Filters = Filters(), retriever: str = "hybrid") -> str:
         """EXPLAIN (ANALYZE, BUFFERS) of the statement a search runs, for tuning."""
@@ -337,17 +436,17 @@ class PgIndex:
                     "no indexed passage matches these filters (committee, dates, kind or paper); widen or clear them"
                 )
             exact = admitted <= self.exact_below
-        use_bm = retriever in ("bm25", "hybrid")
-        use_de = retriever in ("dense", "hybrid")
+        use_bm = retriever in ("bm25", "hybrid", "rerank")
+        use_de = retriever in ("dense", "hybrid", "rerank")
         qwords = query_words(query.expanded) if use_bm else []
         params |= {"n": n, "depth": max(8 * n, 400), "qtext": " ".join(qwords),
-                   "df_cap": self._df_cap(), "rk": float(self.settings.rrf_k),
+                   "budget": self.candidate_budget, "rk": float(self.settings.rrf_k),
                    "wb": 1.0 - self.settings.dense_weight, "wd": float(self.settings.dense_weight)}
         if use_de:
             params["vec"] = vector_literal(self.question_vector(query.expanded))
         sql = build_sql(
             bm25=use_bm and bool(qwords), dense=use_de, where=where, exact=exact,
-            fusion=self.settings.fusion if retriever == "hybrid" else "single",
+            fusion={"hybrid": self.settings.fusion, "rerank": RERANK_FUSION}.get(retriever, "single"),
         )
         self.last_sql = sql
         return sql, params, query
@@ -367,10 +466,14 @@ def build_sql(*, bm25: bool, dense: bool, where: str, exact: bool, fusion: str) 
     SELECT l.lexeme, l.df, ln(1 + (s.passages - l.df + 0.5) / (l.df + 0.5)) AS idf
     FROM lexicon l, text_stats s
     WHERE l.df > 0 AND l.lexeme = ANY (tsvector_to_array(to_tsvector('{TS_CONFIG}', %(qtext)s)))),
+rare AS MATERIALIZED (
+    SELECT lexeme, row_number() OVER w AS rn, sum(df) OVER w AS cum FROM ql
+    WINDOW w AS (ORDER BY df, lexeme)),
 cq AS MATERIALIZED (
-    SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery AS q FROM (
-        SELECT lexeme FROM ql ORDER BY df
-        LIMIT greatest((SELECT count(*) FROM ql WHERE df <= %(df_cap)s), {MIN_CANDIDATE_TERMS})) t),
+    SELECT (CASE WHEN min(cum) <= %(budget)s
+                 THEN (SELECT string_agg(quote_literal(lexeme), ' | ') FROM rare WHERE cum <= %(budget)s)
+                 ELSE (SELECT string_agg(quote_literal(lexeme), ' & ') FROM rare WHERE rn <= 2) END)::tsquery AS q
+    FROM rare),
 bm AS (
     SELECT p.pid, (SELECT sum(ql.idf * ts_rank({TS_WEIGHTS}, p.tsv, quote_literal(ql.lexeme)::tsquery, {TS_NORMALIZATION}))
                    FROM ql) AS score

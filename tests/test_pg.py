@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import itertools
+import math
 import os
 import shutil
 import stat
@@ -220,6 +221,30 @@ def test_the_full_text_query_ors_the_words():
     assert or_tsquery("the of and") == ""
 
 
+def test_full_text_candidates_are_found_by_the_rarest_words(two_papers):
+    dsn, _ = two_papers
+    q = "children social workers recruitment"
+    with open_pg(dsn, EMB) as idx, psycopg.connect(dsn) as conn:
+        lexemes = conn.execute(
+            "SELECT lexeme, df FROM lexicon WHERE lexeme = ANY (tsvector_to_array(to_tsvector('english', %s)))"
+            " ORDER BY df, lexeme", (q,)).fetchall()
+        assert [lx for lx, _ in lexemes] == ["worker", "recruit", "social", "children"]
+
+        def holding(query: str) -> set[str]:
+            return {r[0] for r in conn.execute("SELECT id FROM passages WHERE tsv @@ %s::tsquery", (query,))}
+
+        every = {h.passage.id for h in idx.search(q, k=100, retriever="bm25")}
+        assert every == holding(" | ".join(lx for lx, _ in lexemes))
+        # A budget the rarest word's passages just fill: only they are candidates.
+        idx.candidate_budget = lexemes[0][1]
+        rare = {h.passage.id for h in idx.search(q, k=100, retriever="bm25")}
+        assert rare == holding(lexemes[0][0]) and rare < every
+        # Not even the rarest fits: passages holding both of the two rarest.
+        idx.candidate_budget = 0
+        both = {h.passage.id for h in idx.search(q, k=100, retriever="bm25")}
+        assert both and both == holding(f"{lexemes[0][0]} & {lexemes[1][0]}")
+
+
 def test_a_question_of_stop_words_still_searches_dense(index):
     assert index.search("what was it?", k=3, retriever="bm25") == []
     assert index.search("what was it?", k=3)  # hybrid falls back on the dense side
@@ -264,8 +289,8 @@ def test_bad_questions_and_retrievers(index):
 
     with pytest.raises(BadQuestion):
         index.search("   ")
-    with pytest.raises(ValueError, match="choose one of"):
-        index.search("children", retriever="rerank")
+    with pytest.raises(ValueError, match="choose one of: bm25, dense, hybrid, rerank"):
+        index.search("children", retriever="bogus")
 
 
 # --- incremental ingest -------------------------------------------------------------
@@ -527,12 +552,43 @@ def test_answers_and_conversations_work_on_the_pg_store(index):
     assert any("14 children have been adopted" in q.text for q in result.quotes)
     # A word the papers never use: the store's vocabulary (knows) makes answer() say so.
     assert index.knows("adopt") and not index.knows("pothol")
+    with psycopg.connect(index.dsn) as conn:
+        n = conn.execute("SELECT count(*) FROM passages").fetchone()[0]
+        df = conn.execute("SELECT count(*) FROM passages WHERE tsv @@ 'children'::tsquery").fetchone()[0]
+    assert index.rarity("Children") == pytest.approx(math.log(1 + (n - df + 0.5) / (df + 0.5)))
+    assert index.rarity("potholes") == pytest.approx(math.log(1 + n + 0.5))
+    assert index.rarity("potholes") > index.rarity("adopted") > index.rarity("children")
     missing = answer(index, "How many potholes were repaired?")
     assert missing.abstained and "potholes" in missing.reason
     conv, first = ask(Conversation(), index, "How many children were waiting to be adopted?")
     conv, narrowed = ask(conv, index, "since 2021")
     assert narrowed.filters.date_from == "2021-01-01" and conv.turns[-1].question == conv.turns[0].question
     assert narrowed.hits and all(h.passage.meeting_date >= "2021-01-01" for h in narrowed.hits)
+
+
+def test_the_second_stage_reads_what_it_reads_in_the_embedded_store(index, tmp_path):
+    """qa.rerank's features of a passage come out the same from the PostgreSQL candidates as
+    from the embedded index of the same papers and embedder."""
+    from qa.query import understand
+    from qa.rerank import features
+    from qa.retrieve import open_index, question_vector
+    from qa.stores import ingest_into
+
+    ingest_into(tmp_path / "folder", [SAMPLES / n for n in TWO], EMB)
+    folder = open_index(tmp_path / "folder", EMB)
+    q = "How many children have been adopted this year, and how many are waiting?"
+    hits = index.search(q, k=5, retriever="rerank")
+    assert hits and all(h.retriever == "rerank" for h in hits)
+    query = understand(q, index.acronyms, index.committees)
+    with psycopg.connect(index.dsn) as conn:
+        pids = [conn.execute("SELECT pid FROM passages WHERE id = %s AND source = %s",
+                             (h.passage.id, h.passage.source)).fetchone()[0] for h in hits]
+    view = index.rerank_view(query, pids, [h.passage for h in hits], list(range(len(hits))))
+    assert len(view.passages) == len(folder.passages)
+    for row, h in enumerate(hits):
+        theirs = features(folder, query, folder.passages.index(h.passage), question_vector(folder, query.expanded), 1.0)
+        ours = features(view, query, row, question_vector(view, query.expanded), 1.0)
+        assert ours == pytest.approx(theirs, abs=1e-5), h.passage.id
 
 
 def test_the_manifest_lists_the_papers_like_the_folder_one(index):
@@ -559,8 +615,8 @@ def test_the_cli_takes_store_urls(two_papers, capsys, monkeypatch):
     assert found["passages"] and len(found["passages"]) <= 3
     assert qa.cli.main(["ask", "How many children were waiting to be adopted?", "--store", dsn, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["quotes"]
-    assert qa.cli.main(["search", "children", "--store", dsn, "--retriever", "rerank"]) == 1
-    assert "choose one of: bm25, dense, hybrid" in capsys.readouterr().err
+    assert qa.cli.main(["search", "children", "--store", dsn, "--from", "last year"]) == 1
+    assert "YYYY-MM-DD" in capsys.readouterr().err
     bad = dsn.rsplit("/", 1)[0] + "/no_such_db"
     assert qa.cli.main(["search", "children", "--store", bad]) == 3
     assert "check the database name" in capsys.readouterr().err
