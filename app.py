@@ -202,9 +202,11 @@ def describe_filters(f: Filters) -> str:
 def quote_markdown(text: str) -> str:
     """A quote as escaped Markdown, one paragraph per paragraph of the paper, in quotation
     marks. (Not a Markdown block quote: Streamlit greys those out, and the quote is the answer.)"""
+    from qa.render import elided
+
     paragraphs = bf.quote_paragraphs(text) or [""]
-    paragraphs[0] = "“" + paragraphs[0]
-    paragraphs[-1] = paragraphs[-1] + "”"
+    paragraphs[0] = "“" + (("… " + paragraphs[0]) if paragraphs[0][:1].islower() else paragraphs[0])
+    paragraphs[-1] = elided(paragraphs[-1]).removeprefix("… ") + "”"
     return "\n\n".join(esc(p) for p in paragraphs)
 
 

@@ -134,6 +134,25 @@ def answer_json(answer: Answer) -> dict[str, Any]:
     }
 
 
+def elided(text: str) -> str:
+    """A quote as shown to a person: "…" where it starts or stops inside a sentence (a PDF
+    quote is cut at its page's end). The quote itself, in JSON, stays word for word.
+
+    >>> elided("The May 2025 elections scheduled")
+    'The May 2025 elections scheduled …'
+    >>> elided("and the actions be agreed.")
+    '… and the actions be agreed.'
+    >>> elided("The report was noted.")
+    'The report was noted.'
+    """
+    shown = " ".join(text.split())
+    if shown[:1].islower():
+        shown = "… " + shown
+    if shown and shown[-1] not in ".!?:;)”\"'’":
+        shown += " …"
+    return shown
+
+
 def answer_text(answer: Answer) -> str:
     """The answer as a person reads it in a terminal."""
     lines: list[str] = []
@@ -144,7 +163,7 @@ def answer_text(answer: Answer) -> str:
             lines.append("    " + " ".join(hit.passage.text.split())[:300])
         return "\n".join(lines)
     for n, q in enumerate(answer.quotes, 1):
-        lines.append(f"{n}. “{' '.join(q.text.split())}”")
+        lines.append(f"{n}. “{elided(q.text)}”")
         lines.append(f"   — {citation_line(q.citation)}")
         for other in q.also_in[:3]:
             lines.append(f"     also in: {citation_line(other)}")
