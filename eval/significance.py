@@ -22,7 +22,7 @@ import io  # noqa: F401 - used by the doctests below
 import itertools
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import IO, Any
 
 import numpy as np
@@ -31,8 +31,11 @@ from eval.relevance import judge
 
 __all__ = [
     "PairedResult",
+    "Comparison",
     "paired_test",
     "compare",
+    "holm",
+    "pairwise",
     "passage_id",
     "write_trec_run",
     "write_qrels",
@@ -135,6 +138,59 @@ def compare(
         for name in names
         if name != base
     }
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values, in the input order: with several pairs of
+    retrievers compared at once, a small raw p-value is expected by chance alone.
+
+    >>> holm([0.01, 0.04, 0.03])   # sorted 0.01, 0.03, 0.04 times 3, 2, 1; kept monotone
+    [0.03, 0.06, 0.06]
+    """
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    out = [0.0] * len(p_values)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(p_values) - rank) * p_values[i]))
+        out[i] = round(running, 12)
+    return out
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Retriever ``a`` against ``b`` on one metric; ``p_holm`` is adjusted over every
+    pair compared on that metric."""
+
+    metric: str
+    a: str
+    b: str
+    result: PairedResult
+    p_holm: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"metric": self.metric, "a": self.a, "b": self.b, **asdict(self.result), "p_holm": self.p_holm}
+
+
+def pairwise(
+    scored: Mapping[str, Mapping[str, Any]],
+    metrics: Sequence[str] = ("ndcg@10",),
+    *,
+    n_permutations: int = 10_000,
+    seed: int = 0,
+) -> list[Comparison]:
+    """Every two retrievers (``a`` after ``b`` in ``scored``'s order) on each metric."""
+    names = list(scored)
+    out: list[Comparison] = []
+    for m in metrics:
+        tests = [
+            (a, b, compare({a: scored[a], b: scored[b]}, m, baseline=b,
+                           n_permutations=n_permutations, seed=seed)[a])
+            for i, b in enumerate(names)
+            for a in names[i + 1 :]
+        ]
+        adjusted = holm([r.p_value for _, _, r in tests])
+        out += [Comparison(m, a, b, r, p) for (a, b, r), p in zip(tests, adjusted, strict=True)]
+    return out
 
 
 def passage_id(passage: Mapping[str, Any]) -> str:

@@ -1,0 +1,513 @@
+"""``committee-qa eval``: every question of a set through every retriever on one opened index,
+scored by the README's rule, with answer-level checks (used by :mod:`eval.cli`).
+
+The harness drives the project only through what the command line itself runs —
+``store.search`` (``committee-qa search``) and :func:`qa.answer.answer` (``ask``) on a store
+from :func:`qa.stores.open_store` — and renders records with :mod:`qa.render`, so the runs it
+writes are line for line what ``search --json`` / ``ask --json`` print, and
+:mod:`eval.score` re-scores those files to the same figures.
+
+Figures:
+
+* retrieval metrics per retriever and per question type (:func:`eval.metrics.score_run`);
+* paired randomization tests between every two retrievers (:mod:`eval.significance`);
+* through ``answer()`` with one retriever: abstention on unanswerable questions, wrong
+  abstention on answerable ones, and checks on the quotes (:func:`check_answers`).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from eval.metrics import DEFAULT_METRICS, abstention_rates, metric, score_run
+from eval.relevance import answers as quote_answers
+from eval.relevance import same_doc
+from eval.score import load_jsonl
+from eval.significance import Comparison, pairwise
+
+__all__ = [
+    "QuestionSetError",
+    "Rate",
+    "Failure",
+    "AnswerChecks",
+    "Evaluation",
+    "load_questions",
+    "run_search",
+    "run_ask",
+    "check_answers",
+    "evaluate",
+    "run_eval",
+]
+
+Log = Callable[[str], None]
+Record = dict[str, Any]
+
+
+def _quiet(msg: str) -> None:
+    pass
+
+
+def stderr_log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# --- question sets ------------------------------------------------------------------
+
+
+class QuestionSetError(ValueError):
+    """A question file that cannot be evaluated; the message lists what to fix."""
+
+
+def _iso(value: Any) -> bool:
+    try:
+        date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _problems(q: Mapping[str, Any]) -> list[str]:
+    """What is wrong with one question object (the README's format)."""
+    out = []
+    if not isinstance(q.get("question"), str) or not q["question"].strip():
+        out.append("no 'question' text")
+    if "type" in q and not isinstance(q["type"], str):
+        out.append("'type' must be a string")
+    if "meeting_date" in q and q["meeting_date"] is not None and not _iso(q["meeting_date"]):
+        out.append(f"'meeting_date' {q['meeting_date']!r} is not an ISO date (YYYY-MM-DD)")
+    gold = q.get("answers")
+    if not isinstance(gold, list):
+        return [*out, "no 'answers' list (give [] for an unanswerable question)"]
+    for i, a in enumerate(gold):
+        if not isinstance(a, Mapping) or not isinstance(a.get("quote"), str) or not a["quote"].strip():
+            out.append(f"answers[{i}] needs a non-empty 'quote'")
+            continue
+        page = a.get("page")
+        if page is not None and (isinstance(page, bool) or not isinstance(page, int) or page < 1):
+            out.append(f"answers[{i}]: 'page' must be a 1-based page number, got {page!r}")
+        if a.get("meeting_date") is not None and not _iso(a["meeting_date"]):
+            out.append(f"answers[{i}]: 'meeting_date' {a['meeting_date']!r} is not an ISO date")
+    return out
+
+
+def load_questions(path: str | Path) -> list[Record]:
+    """A question set (JSON Lines, shared/eval/README.md), checked whole before anything
+    runs: every problem is listed at once, so a long evaluation never dies half-way."""
+    path = Path(path)
+    if not path.is_file():
+        raise QuestionSetError(f"no question set at {path}: pass --questions FILE (JSON Lines, one question a line)")
+    try:
+        questions = load_jsonl(path)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise QuestionSetError(f"{err}; each line must be one JSON object with an 'id'") from None
+    if not questions:
+        raise QuestionSetError(f"{path} holds no questions")
+    problems, seen = [], set()
+    for n, q in enumerate(questions, start=1):
+        qid = str(q["id"])
+        problems += [f"question {qid!r} (object {n}): {p}" for p in _problems(q)]
+        if qid in seen:
+            problems.append(f"question id {qid!r} appears twice (object {n})")
+        seen.add(qid)
+    if problems:
+        shown = "\n  ".join(problems[:10]) + (f"\n  … and {len(problems) - 10} more" if len(problems) > 10 else "")
+        raise QuestionSetError(f"{path}: {len(problems)} problem(s); fix them and run again:\n  {shown}")
+    return questions
+
+
+def meeting_expected(q: Mapping[str, Any]) -> set[str]:
+    """Meetings a question's answer records: per answer if given, else the question's."""
+    per_answer = {str(a["meeting_date"]) for a in q.get("answers") or () if a.get("meeting_date")}
+    return per_answer or ({str(q["meeting_date"])} if q.get("meeting_date") else set())
+
+
+# --- running, exactly as ``search`` / ``ask --questions --json`` do --------------------
+
+
+def run_search(store: Any, questions: Sequence[Mapping[str, Any]], retriever: str, k: int = 10) -> dict[str, Record]:
+    """``search --json`` lines keyed by question id, in input order."""
+    from qa.cli import _error_of, _guarded
+    from qa.render import hit_json
+
+    run: dict[str, Record] = {}
+    for q in questions:
+        hits = _guarded(lambda q=q: store.search(q["question"], k=k, retriever=retriever), q)
+        run[str(q["id"])] = {"id": q["id"], "passages": [hit_json(h) for h in hits or []], **_error_of(hits)}
+    return run
+
+
+def run_ask(
+    store: Any, questions: Sequence[Mapping[str, Any]], retriever: str, k: int = 10
+) -> tuple[dict[str, Record], dict[str, Any]]:
+    """``ask --json`` lines keyed by id, and the :class:`index.model.Answer` records (the
+    checks need the quotes' offsets and citations as records)."""
+    from qa.answer import answer
+    from qa.cli import _Failed, _guarded
+    from qa.render import answer_json
+
+    records: dict[str, Record] = {}
+    answers: dict[str, Any] = {}
+    for q in questions:
+        qid = str(q["id"])
+        result = _guarded(lambda q=q: answer(store, q["question"], k=k, retriever=retriever), q)
+        if isinstance(result, _Failed):
+            records[qid] = {"id": q["id"], "abstained": True, "quotes": [], "passages": [], "error": result.message}
+        else:
+            records[qid] = {"id": q["id"], **answer_json(result)}
+            answers[qid] = result
+    return records, answers
+
+
+# --- answer-level checks ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rate:
+    """``passed`` of ``n`` cases; the rate is ``None`` over no cases."""
+
+    passed: int = 0
+    n: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        return self.passed / self.n if self.n else None
+
+    def add(self, ok: bool) -> Rate:
+        return Rate(self.passed + bool(ok), self.n + 1)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rate": self.rate, "passed": self.passed, "n": self.n}
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One quote that failed a check, for the report."""
+
+    check: str  # verbatim | page | meeting | gold_page
+    id: str
+    rank: int
+    source: str
+    page: int | None
+    page_end: int | None
+    detail: str
+    quote: str
+
+
+@dataclass(frozen=True)
+class AnswerChecks:
+    """Checks on what ``answer()`` returned for a question set."""
+
+    retriever: str
+    abstention: dict[str, Any]  # eval.metrics.abstention_rates
+    answered_unanswerable: tuple[str, ...] = ()
+    abstained_answerable: tuple[str, ...] = ()
+    quotes: int = 0
+    # The first quote answers a gold quote by the README's rule (answerable questions; an
+    # abstention is a miss), and some quote does.
+    top_quote_answers: Rate = Rate()
+    any_quote_answers: Rate = Rate()
+    # Every quote stands in its paper's text, whitespace aside.
+    verbatim: Rate = Rate()
+    # PDF quotes: the text of the cited pages page..page_end (the index's page layout of
+    # the paper) holds the quote. ``not_pdf`` quotes come from text exports.
+    page: Rate = Rate()
+    not_pdf: int = 0
+    # The top quote cites the meeting the question set names; and among top quotes that
+    # answer a gold quote (the citation's own accuracy).
+    meeting: Rate = Rate()
+    meeting_when_answering: Rate = Rate()
+    # Quotes answering a gold quote that carries a page, in that quote's paper: the cited
+    # span includes the page a person found it on.
+    gold_page: Rate = Rate()
+    failures: tuple[Failure, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if isinstance(value, Rate):
+                value = value.to_json()
+            elif name == "failures":
+                value = [f.__dict__ for f in value]
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[name] = value
+        return out
+
+
+def _ws(text: str) -> str:
+    return " ".join(text.split())
+
+
+class _Papers:
+    """Papers from the store (the embedded index holds them all; PostgreSQL reads one at
+    a time), each with its whitespace-collapsed text, read once."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self._cache: dict[str, tuple[Any, str] | None] = {}
+
+    def get(self, source: str) -> tuple[Any, str] | None:
+        if source not in self._cache:
+            papers = getattr(self.store, "papers", None)
+            if papers is not None:
+                paper = papers.get(source)
+            else:
+                reader = getattr(self.store, "paper", None)
+                paper = reader(source) if reader else None
+            self._cache[source] = (paper, _ws(paper.text)) if paper is not None else None
+        return self._cache[source]
+
+
+def on_pages(paper: Any, text: str, page: int | None, page_end: int | None) -> bool:
+    """Whether the cited PDF pages ``page..page_end`` of ``paper`` (its page layout in the
+    index) hold ``text``, whitespace aside."""
+    if page is None:
+        return False
+    last = page_end if page_end is not None else page
+    spans = [s for s in paper.pages if s.first is not None and page <= s.first and (s.last or s.first) <= last]
+    if not spans:
+        return False
+    window = paper.text[min(s.start for s in spans) : max(s.end for s in spans)]
+    return _ws(text) in _ws(window)
+
+
+def check_answers(
+    store: Any,
+    questions: Sequence[Mapping[str, Any]],
+    records: Mapping[str, Mapping[str, Any]],
+    answers: Mapping[str, Any],
+    *,
+    retriever: str,
+    max_failures: int = 20,
+) -> AnswerChecks:
+    """Abstention from the ``ask`` records; quote checks on the Answer records."""
+    papers = _Papers(store)
+    c = AnswerChecks(retriever=retriever, abstention=abstention_rates(questions, records))
+    failures: list[Failure] = []
+
+    def fail(check: str, qid: str, rank: int, quote: Any, detail: str) -> None:
+        if len(failures) < max_failures:
+            cit = quote.citation
+            failures.append(Failure(check, qid, rank, cit.source, cit.page, cit.page_end, detail, _ws(quote.text)[:160]))
+
+    for q in questions:
+        qid, gold = str(q["id"]), q.get("answers") or []
+        ans = answers.get(qid)
+        abstained = bool(records.get(qid, {}).get("abstained", True))
+        if gold and abstained:
+            c = replace(c, abstained_answerable=(*c.abstained_answerable, qid))
+        if not gold and not abstained:
+            c = replace(c, answered_unanswerable=(*c.answered_unanswerable, qid))
+        quotes = () if ans is None or ans.abstained else ans.quotes
+        if gold:
+            top_ok = bool(quotes) and any(quote_answers(quotes[0].text, g) for g in gold)
+            any_ok = any(quote_answers(qt.text, g) for qt in quotes for g in gold)
+            c = replace(c, top_quote_answers=c.top_quote_answers.add(top_ok),
+                        any_quote_answers=c.any_quote_answers.add(any_ok))
+        expected = meeting_expected(q) if gold else set()
+        for rank, qt in enumerate(quotes, start=1):
+            cit = qt.citation
+            c = replace(c, quotes=c.quotes + 1)
+            held = papers.get(cit.source)
+            in_paper = held is not None and _ws(qt.text) in held[1]
+            c = replace(c, verbatim=c.verbatim.add(in_paper))
+            if not in_paper:
+                fail("verbatim", qid, rank, qt, "not in the paper's text" if held else "paper not in the index")
+            if held is not None and held[0].format == "pdf":
+                ok = on_pages(held[0], qt.text, cit.page, cit.page_end)
+                c = replace(c, page=c.page.add(ok))
+                if not ok:
+                    fail("page", qid, rank, qt, "the cited pages do not hold the quote")
+            else:
+                c = replace(c, not_pdf=c.not_pdf + 1)
+            answering = [g for g in gold if quote_answers(qt.text, g)]
+            if expected and rank == 1:
+                ok = cit.meeting_date in expected
+                c = replace(c, meeting=c.meeting.add(ok))
+                if answering:
+                    c = replace(c, meeting_when_answering=c.meeting_when_answering.add(ok))
+                if not ok:
+                    fail("meeting", qid, rank, qt, f"cites {cit.meeting_date}, expected {', '.join(sorted(expected))}")
+            for g in answering:
+                if g.get("page") is None or cit.page is None or not same_doc({"doc": cit.doc, "source": cit.source}, g):
+                    continue
+                ok = cit.page <= int(g["page"]) <= (cit.page_end or cit.page)
+                c = replace(c, gold_page=c.gold_page.add(ok))
+                if not ok:
+                    fail("gold_page", qid, rank, qt, f"gold quote is on page {g['page']}")
+    return replace(c, failures=tuple(failures))
+
+
+# --- the whole evaluation -----------------------------------------------------------
+
+
+@dataclass
+class Evaluation:
+    """Everything one evaluation measured, and the runs it made (written to files)."""
+
+    questions: list[Record]
+    k: int
+    metrics: list[str]
+    scores: dict[str, dict[str, Any]]  # retriever -> eval.metrics.score_run output
+    comparisons: list[Comparison]
+    runs: dict[str, dict[str, Record]]  # retriever -> id -> search --json line
+    answers: AnswerChecks | None = None
+    ask_run: dict[str, Record] | None = None
+    timing_s: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    source: dict[str, str] = field(default_factory=dict)  # questions file, index location
+
+    @property
+    def n_answerable(self) -> int:
+        return sum(1 for q in self.questions if q.get("answers"))
+
+    def errors(self) -> dict[str, dict[str, str]]:
+        """Questions a retriever refused (bad question, filter matching nothing)."""
+        out = {}
+        for name, run in self.runs.items():
+            errs = {qid: rec["error"] for qid, rec in run.items() if rec.get("error")}
+            if errs:
+                out[name] = errs
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """Every figure (not the runs themselves), as ``--json`` and results.json hold them."""
+        keep = ("n", "mean", "by_type", "missing", "per_question")
+        return {
+            **self.source,
+            "n_questions": len(self.questions),
+            "n_answerable": self.n_answerable,
+            "n_unanswerable": len(self.questions) - self.n_answerable,
+            "k": self.k,
+            "metrics": self.metrics,
+            "retrievers": {name: {key: s[key] for key in keep} for name, s in self.scores.items()},
+            "significance": [c.to_json() for c in self.comparisons],
+            "answers": self.answers.to_json() if self.answers else None,
+            "errors": self.errors(),
+            "timing_s": self.timing_s,
+            "notes": self.notes,
+        }
+
+
+def _timed(timing: dict[str, float], key: str, fn: Callable[[], Any]) -> Any:
+    t0 = time.perf_counter()
+    out = fn()
+    timing[key] = round(time.perf_counter() - t0, 3)
+    return out
+
+
+def evaluate(
+    store: Any,
+    questions: Sequence[Mapping[str, Any]],
+    *,
+    retrievers: Sequence[str],
+    k: int = 10,
+    ask_retriever: str | None = None,
+    ask: bool = True,
+    metrics: Sequence[str] = DEFAULT_METRICS,
+    compare_metrics: Sequence[str] = ("ndcg@10", "recall@5"),
+    n_permutations: int = 10_000,
+    seed: int = 0,
+    optional: Sequence[str] = (),
+    log: Log = _quiet,
+) -> Evaluation:
+    """Run and score everything on an opened store. A retriever in ``optional`` that the
+    store does not offer (a reranker not installed, PostgreSQL without ``rerank``) is
+    skipped with a note; any other failure is an error."""
+    if k < 1:
+        raise ValueError("--k must be at least 1")
+    metrics = list(dict.fromkeys([*metrics, *compare_metrics]))
+    for m in metrics:
+        metric(m)  # unknown names fail before anything runs
+    questions = list(questions)
+    timing: dict[str, float] = {}
+    notes: list[str] = []
+    runs: dict[str, dict[str, Record]] = {}
+    for name in retrievers:
+        try:
+            runs[name] = _timed(timing, f"search:{name}", lambda name=name: run_search(store, questions, name, k))
+        except (ImportError, ValueError) as err:
+            if name not in optional:
+                raise
+            notes.append(f"retriever {name!r} skipped: {err}")
+            log(f"eval: {name} skipped ({err})")
+            continue
+        log(f"eval: {name}: {len(questions)} questions in {timing[f'search:{name}']:.1f}s")
+    scores = {name: score_run(questions, run, metrics) for name, run in runs.items()}
+    comparisons = pairwise(scores, compare_metrics, n_permutations=n_permutations, seed=seed)
+    ev = Evaluation(questions, k, metrics, scores, comparisons, runs, timing_s=timing, notes=notes)
+    if ask:
+        from qa.retrieve import DEFAULT_RETRIEVER
+
+        name = ask_retriever or DEFAULT_RETRIEVER
+        ev.ask_run, answers = _timed(timing, f"ask:{name}", lambda: run_ask(store, questions, name, k))
+        log(f"eval: answered {len(questions)} questions with {name} in {timing[f'ask:{name}']:.1f}s")
+        ev.answers = _timed(timing, "answer_checks", lambda: check_answers(
+            store, questions, ev.ask_run, answers, retriever=name))
+    return ev
+
+
+def run_eval(
+    location: str | Path,
+    questions_path: str | Path,
+    *,
+    embedder: Any = None,
+    retrievers: Sequence[str] | None = None,
+    k: int = 10,
+    ask_retriever: str | None = None,
+    ask: bool = True,
+    report_dir: str | Path | None = None,
+    json_out: str | Path | None = None,
+    compare_metrics: Sequence[str] = ("ndcg@10", "recall@5"),
+    n_permutations: int = 10_000,
+    seed: int = 0,
+    log: Log = stderr_log,
+) -> Evaluation:
+    """Open the index once (folder or ``postgresql://`` URL), evaluate, write the outputs."""
+    from eval.report import write_report, write_results
+    from qa.retrieve import retriever_names
+    from qa.stores import open_store
+
+    questions = load_questions(questions_path)
+    known = retriever_names()
+    names = list(retrievers) if retrievers else known
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"unknown retriever(s) {', '.join(unknown)}; choose from {', '.join(known)}")
+    if embedder is None:
+        from index.embed import SentenceTransformerEmbedder
+
+        embedder = SentenceTransformerEmbedder()
+    timing: dict[str, float] = {}
+    store = _timed(timing, "open", lambda: open_store(location, embedder))
+    log(f"eval: opened {location} in {timing['open']:.1f}s")
+    ev = evaluate(
+        store, questions, retrievers=names, k=k, ask_retriever=ask_retriever, ask=ask,
+        compare_metrics=compare_metrics, n_permutations=n_permutations, seed=seed,
+        optional=() if retrievers else names, log=log,
+    )
+    ev.timing_s = {**timing, **ev.timing_s}
+    ev.source = {"questions": str(questions_path), "index": _redacted(location)}
+    if report_dir is not None:
+        write_report(ev, Path(report_dir), title=f"Evaluation: {Path(questions_path).stem}")
+    if json_out is not None:
+        write_results(ev, Path(json_out))
+    return ev
+
+
+def _redacted(location: str | Path) -> str:
+    """A location fit to print: a database URL without its password."""
+    from qa.stores import is_postgres_url
+
+    if not is_postgres_url(location):
+        return str(location)
+    from index.pgwrite import redact  # only reached once the PostgreSQL store has opened
+
+    return "postgresql://" + redact(str(location))
