@@ -649,3 +649,24 @@ def test_real_model_ranks_like_the_embedded_store(server, real_embedder, real_in
         assert dense[0].passage.id == ref[0].passage.id
         assert dense[0].score == pytest.approx(ref[0].score, abs=1e-4)
         assert "14 children have been adopted" in answer(idx, q).quotes[0].text
+
+
+def test_the_latency_bench_loads_and_times_a_synthetic_index(server, tmp_path):
+    from eval.bench_pg import fresh_database, load, measure
+    from qa.stores import ingest_into
+
+    ingest_into(tmp_path / "folder", [SAMPLES / n for n in TWO], EMB)
+    dsn = fresh_database(server[1], "bench_test")
+    loaded = load(dsn, tmp_path / "folder", 3000, model=EMB.name)
+    assert loaded["passages"] == 3000 and loaded["units"] > 3000
+    assert loaded["bytes"]["units_hnsw"] > 0 and loaded["bytes"]["passages_tsv"] > 0
+    with psycopg.connect(dsn) as conn:
+        # The full-text statistics the ingest would keep, computed once after the load.
+        assert conn.execute("SELECT passages FROM text_stats").fetchone()[0] == 3000
+        df = conn.execute("SELECT df FROM lexicon WHERE lexeme = 'children'").fetchone()[0]
+        assert df == conn.execute("SELECT count(*) FROM passages WHERE tsv @@ 'children'::tsquery").fetchone()[0]
+    timed = measure(dsn, ["How many children were adopted?", "social worker recruitment", "foster carers",
+                          "improvement board"], EMB, repeats=1)
+    assert set(timed["latency"]) == {"bm25", "dense", "hybrid", "rerank", "rerank+date"} and not timed["errors"]
+    assert all(v["n"] == 4 and v["p95_ms"] >= v["p50_ms"] > 0 for v in timed["latency"].values())
+    assert 0 < timed["hnsw_vs_exact"]["recall@10"] <= 1 and "Execution Time" in timed["hybrid_plan"]
