@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timezone
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -575,9 +575,3 @@ def open_pg(dsn: str, embedder: Embedder | None = None, *, settings: HybridSetti
     except BaseException:
         conn.close()
         raise
-
-
-def with_settings(index: PgIndex, **changes: Any) -> PgIndex:
-    """The same open index with other fusion settings (for evaluation sweeps)."""
-    index.settings = replace(index.settings, **changes)
-    return index
