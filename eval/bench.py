@@ -76,7 +76,7 @@ QUICK_SERVE_QUESTIONS = 5
 SERVE_SIZE = 100_000
 RANK_BM25_MAX = 200_000  # rank_bm25 keeps a Python dict per passage: not run above this
 TWO_UNITS_FROM = 500_000  # from here synthetic passages hold 2 sentence units each, to fit in memory
-HNSW_EF_SEARCHES = (64, 128, 256)  # recall and speed of the FAISS call alone at each efSearch
+HNSW_EF_SEARCHES = (128, 256, 512, 1024)  # recall and speed of the FAISS call alone at each efSearch
 RETRIEVERS = ("bm25", "dense", "hybrid", "rerank")
 
 # The keys the JSON summary line always carries (null when not measured).
@@ -198,7 +198,7 @@ def breakdown(index, questions: list[str], vectors: dict[str, np.ndarray]) -> di
     def step_dense(q):
         state["de"] = dense_scores(index, vectors[q], None, n)
 
-    def step_hybrid(q):  # both paths again, then fusion: fusion's share is the difference
+    def step_hybrid(q):  # both paths again, then fusion
         state["ranked"] = run_hybrid(index, state["query"], None, n)
 
     def step_dedupe(q):
@@ -209,8 +209,6 @@ def breakdown(index, questions: list[str], vectors: dict[str, np.ndarray]) -> di
     timed, errors = round_robin(steps, questions, 1)
     out: dict[str, Any] = {name: timed.get(name) for name in steps}
     out.update({f"{k}_error": v for k, v in errors.items()})
-    if not errors:
-        out["fuse"] = round(timed["run_hybrid"]["p50_ms"] - timed["bm25_scores"]["p50_ms"] - timed["dense_scores"]["p50_ms"], 3)
     threads = faiss.omp_get_max_threads()
     call = faiss_call(index.faiss_index, vectors, dense_depth(index))
     out["faiss_call"] = round_robin({"t": call}, questions, 1)[0]["t"]
@@ -297,12 +295,12 @@ def bench_size(size: int, material: Material, questions: list[str], vectors: dic
                           embedder=embedder, keep_tokens=size <= RANK_BM25_MAX)
     index = syn.index
     n_units = int(len(index.units))
-    shipped = "hnsw" if n_units > HNSW_ABOVE else "flat"
-    res.update(units=n_units, units_per_passage=round(n_units / size, 2), build_s=syn.seconds, shipped_faiss=shipped)
+    kind = "hnsw" if n_units > HNSW_ABOVE else "flat"
+    res.update(units=n_units, units_per_passage=round(n_units / size, 2), build_s=syn.seconds, shipped_faiss=kind)
 
     # Flat FAISS is what ships up to HNSW_ABOVE units; above, only bm25 and hybrid are timed
     # on it, once, to show why not (the rest is timed on HNSW below).
-    if shipped == "hnsw":
+    if kind == "hnsw":
         fns = product_fns(index, ("bm25", "hybrid"), ask=False)
     else:
         fns = product_fns(index, RETRIEVERS if not cfg.quick else ("bm25", "dense", "hybrid"))
@@ -310,7 +308,7 @@ def bench_size(size: int, material: Material, questions: list[str], vectors: dic
     syn.tokens = None
     log(f"{size:,} passages ({n_units:,} units): timing {', '.join(fns)} and the peers {', '.join(peers)}, interleaved")
     timed, errors = round_robin({**fns, **{f"peer:{k}": v for k, v in peers.items()}}, questions,
-                                cfg.repeats if shipped == "flat" else 1)
+                                cfg.repeats if kind == "flat" else 1)
     del peers
     res["flat"] = {k: timed.get(k) for k in fns} | {f"{k}_error": v for k, v in errors.items()}
     res["peers"] = {k[5:]: v for k, v in timed.items() if k.startswith("peer:")} | info
@@ -329,21 +327,10 @@ def bench_size(size: int, material: Material, questions: list[str], vectors: dic
     res["peak_rss_mb_bench_process"] = peak_rss_mb()
 
     if size == cfg.serve_size and (cfg.serve or not cfg.quick):
-        from eval.bench_measure import folder_bytes
-        from index.embed import DEFAULT_MODEL
-        from index.store import Settings, current_version, write_version, writer_lock
-
         folder = workdir / f"index-{size}"
         log(f"{size:,} passages: writing the index with index.store.write_version")
-        t = time.perf_counter()
-        with writer_lock(folder):
-            write_version(folder, passages=index.passages, papers=[], embeddings=index.embeddings, units=index.units,
-                          model={"name": DEFAULT_MODEL, "dim": int(index.embeddings.shape[1])}, settings=Settings(),
-                          acronyms={}, originals={})
-        files = folder_bytes(current_version(folder))
-        res["disk"] = {"write_s": round(time.perf_counter() - t, 1), "files": files, "bytes": sum(files.values()),
-                       "passages": size, "units": n_units}
-        del syn, index, fns
+        res["disk"] = write_index(index, folder)
+        del syn, index, fns  # the serving process must not share the machine's memory with these
         gc.collect()
         if cfg.serve:
             log(f"{size:,} passages: serving from disk in a fresh process")
@@ -355,6 +342,22 @@ def bench_size(size: int, material: Material, questions: list[str], vectors: dic
         shutil.rmtree(folder, ignore_errors=True)
     res["load_avg_end"] = load_avg()
     return res
+
+
+def write_index(index, folder: Path) -> dict[str, Any]:
+    """Write an in-memory index as ingest would (index.store.write_version); its files' sizes."""
+    from eval.bench_measure import folder_bytes
+    from index.embed import DEFAULT_MODEL
+    from index.store import Settings, current_version, write_version, writer_lock
+
+    t = time.perf_counter()
+    with writer_lock(folder):
+        write_version(folder, passages=index.passages, papers=[], embeddings=index.embeddings, units=index.units,
+                      model={"name": DEFAULT_MODEL, "dim": int(index.embeddings.shape[1])}, settings=Settings(),
+                      acronyms={}, originals={})
+    files = folder_bytes(current_version(folder))
+    return {"write_s": round(time.perf_counter() - t, 1), "files": files, "bytes": sum(files.values()),
+            "passages": len(index.passages), "units": int(len(index.units))}
 
 
 def shipped(size_res: dict[str, Any] | None) -> dict[str, Any]:

@@ -47,6 +47,8 @@ def ingest_figures(ing: dict[str, Any]) -> dict[str, float]:
         "encoder_passages_per_s": i["passages"] / e["wall_s"],
         "ratio": e["wall_s"] / i["wall_s"],  # = ingest passages/s ÷ encoder passages/s
         "ratio_cpu": e["cpu_s"] / i["cpu_s"],
+        # Reading, chunking and writing: what ingest adds to the encoder's work, whatever the load.
+        "other_stages_share": sum(v for k, v in i["seconds"].items() if k != "embed") / i["wall_s"],
         "words_embedded_vs_corpus": i["words_embedded"] / i["words_corpus"],
     }
 
@@ -63,20 +65,27 @@ def targets(results: dict[str, Any]) -> list[Target]:
     """The issue's targets, each with what was measured and whether it was met."""
     sizes = results.get("sizes", {})
     out: list[Target] = []
+    def on_hnsw(r: dict | None, name: str) -> str:
+        """Where flat ships but HNSW was measured too, its figure beside the shipped one."""
+        v = dig(r, "hnsw", name, "p50_ms")
+        return f"; on HNSW {v:.1f} ms" if v is not None and r and r["shipped_faiss"] != "hnsw" else ""
+
     for size, limit in HYBRID_TARGET_MS.items():
         r = sizes.get(size)
-        h = dig(shipped(r), "hybrid", "p50_ms") if r else None
-        how = f" ({r['shipped_faiss']} FAISS, as shipped)" if r else ""
-        out.append(Target(f"hybrid p50 ≤ {limit:.0f} ms at {label(size)} (first stage, no rerank)", _ms(h) + (how if h else ""), _le(h, limit)))
+        h = dig(shipped(r), "hybrid", "p50_ms")
+        how = f" ({r['shipped_faiss']} FAISS, as shipped){on_hnsw(r, 'hybrid')}" if h is not None else ""
+        out.append(Target(f"hybrid p50 ≤ {limit:.0f} ms at {label(size)} (first stage, no rerank)", _ms(h) + how, _le(h, limit)))
     s100 = sizes.get(100_000)
-    a = dig(shipped(s100), "ask", "p50_ms") if s100 else None
-    out.append(Target(f"ask p50 ≤ {ASK_TARGET_MS:.0f} ms at 100k (question vector precomputed)", _ms(a), _le(a, ASK_TARGET_MS)))
+    a = dig(shipped(s100), "ask", "p50_ms")
+    out.append(Target(f"ask p50 ≤ {ASK_TARGET_MS:.0f} ms at 100k (question vector precomputed)", _ms(a) + on_hnsw(s100, "ask"),
+                      _le(a, ASK_TARGET_MS)))
     ae = dig(s100, "serve", "ask_with_encoding", "p50_ms")
     out.append(Target(f"ask p50 ≤ {ASK_TARGET_MS:.0f} ms at 100k (question encoded, served from disk)", _ms(ae), _le(ae, ASK_TARGET_MS)))
     ours, theirs = dig(shipped(s100), "hybrid", "p50_ms"), dig(s100, "peers", "rank_bm25", "p50_ms")
     ratio = theirs / ours if ours and theirs else None
+    hn = dig(s100, "hnsw", "hybrid", "p50_ms") if s100 and s100["shipped_faiss"] != "hnsw" else None
     out.append(Target(f"≥ {RANK_BM25_SPEEDUP:.0f}× faster than rank_bm25 at 100k (our hybrid vs BM25Okapi)",
-                      "–" if ratio is None else f"{ratio:.1f}× ({ours:.1f} vs {theirs:.1f} ms)",
+                      "–" if ratio is None else f"{ratio:.1f}× ({ours:.1f} vs {theirs:.1f} ms)" + (f"; on HNSW {theirs / hn:.1f}×" if hn else ""),
                       None if ratio is None else ratio >= RANK_BM25_SPEEDUP))
     ours = dig(s100, "flat", "bm25", "p50_ms")
     ratio = theirs / ours if ours and theirs else None
@@ -86,7 +95,8 @@ def targets(results: dict[str, Any]) -> list[Target]:
     if ing:
         fig, i = ingest_figures(ing), ing["ingest"]
         out.append(Target(f"ingest ≥ {INGEST_RATIO:.0%} of the bare encoder's throughput",
-                          f"{fig['ratio']:.0%} ({fig['passages_per_s']:.2f} vs {fig['encoder_passages_per_s']:.2f} passages/s)",
+                          f"{fig['ratio']:.0%} ({fig['passages_per_s']:.2f} vs {fig['encoder_passages_per_s']:.2f} passages/s); "
+                          f"by CPU time {fig['ratio_cpu']:.0%}; non-embedding stages {fig['other_stages_share']:.0%} of ingest",
                           fig["ratio"] >= INGEST_RATIO))
         out.append(Target("fewer words embedded than the corpus holds",
                           f"{i['words_embedded']:,} of {i['words_corpus']:,} ({fig['words_embedded_vs_corpus']:.0%})",
@@ -101,8 +111,11 @@ def targets(results: dict[str, Any]) -> list[Target]:
         if limit is None or flat_h is None or flat_h <= limit or not hn:
             continue
         rec = hn["recall_units@10"][HNSW_EF_SEARCH]
+        enough = [ef for ef, v in sorted(hn["recall_units@10"].items()) if v >= HNSW_RECALL]
+        more = (f"; efSearch {enough[0]} reaches {hn['recall_units@10'][enough[0]]:.3f}" if enough
+                else f"; best {max(hn['recall_units@10'].values()):.3f} at efSearch {max(hn['recall_units@10'])}")
         out.append(Target(f"HNSW recall@10 vs flat ≥ {HNSW_RECALL} at {label(size)}, where flat hybrid takes {flat_h:.0f} ms",
-                          f"{rec:.3f} (hybrid on HNSW {_ms(dig(hn, 'hybrid', 'p50_ms'))})", rec >= HNSW_RECALL))
+                          f"{rec:.3f} at efSearch {HNSW_EF_SEARCH} (hybrid on HNSW {_ms(dig(hn, 'hybrid', 'p50_ms'))}){more}", rec >= HNSW_RECALL))
     return out
 
 
@@ -117,7 +130,7 @@ def chart(results: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     sizes = sorted(results["sizes"])
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = plt.subplots(figsize=(10, 5))
     series = [
         ("bm25", ("flat", "bm25"), {}),
         ("dense, flat FAISS", ("flat", "dense"), {}),
@@ -139,7 +152,7 @@ def chart(results: dict[str, Any], path: Path) -> None:
     ax.set(xscale="log", yscale="log", xlabel="passages (synthetic, from the sample corpus's sentences)",
            ylabel="p50 latency, ms (question vector precomputed)", title="committee-qa query latency against corpus size")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -171,6 +184,7 @@ def _ingest_section(results: dict[str, Any]) -> list[str]:
         [f"bare encoder on the {e['units']:,} distinct sentence units ({runs})", f"{e['wall_s']:.1f} s = {fig['encoder_units_per_s']:.1f} units/s"],
         ["bare encoder as passages/s", f"{fig['encoder_passages_per_s']:.2f}"],
         ["**ingest ÷ bare encoder**", f"**{fig['ratio']:.0%}** (by CPU time {fig['ratio_cpu']:.0%})"],
+        ["stages other than embedding, share of ingest wall time", f"{fig['other_stages_share']:.1%}"],
         ["words in the papers / in passages / embedded", f"{i['words_corpus']:,} / {i['words_passages']:,} / {i['words_embedded']:,} ({fig['words_embedded_vs_corpus']:.0%} of the papers)"],
         ["units embedded / reused (repeats)", f"{i['embedded']:,} / {i['reused']:,}"],
         ["re-ingest of the unchanged papers", f"{ing['reingest']['embedded']} embedded, {ing['reingest']['reused']:,} reused, {ing['reingest']['wall_s']:.1f} s"],
@@ -195,17 +209,20 @@ def _latency_section(results: dict[str, Any], chart_name: str) -> list[str]:
                 continue
             mark = " (shipped)" if kind == r["shipped_faiss"] else ""
             first = kind == "flat"
-            rows.append([f"{s:,}", f"{r['units']:,}", kind + mark] + [_lat(c.get(n)) if n in c else "" for n in ("bm25", "dense", "hybrid", "rerank", "ask")]
+            load = f"{r['load_avg_start'][0]:.1f} → {r['load_avg_end'][0]:.1f}" if r.get("load_avg_end") else "–"
+            rows.append([f"{s:,}", f"{r['units']:,}", kind + mark, load] + [_lat(c.get(n)) if n in c else "" for n in ("bm25", "dense", "hybrid", "rerank", "ask")]
                         + [_lat(dig(r, "peers", "rank_bm25")) if first else "", _lat(dig(r, "peers", "numpy_scan")) if first else ""])
     notes = sorted({f"{k[:-6]} at {s:,}: {v}" for s, r in sizes.items() for c in (r["flat"], r.get("hnsw") or {}) for k, v in c.items()
                     if k.endswith("_error")})
     out = ["## Query latency", "",
            f"p50 / p95 in ms over {results['n_questions']} questions × {results['config']['repeats']} repeat(s), k = 10, after {WARMUP} "
            "warm-up queries, each question's vector precomputed with the real model (encoding is timed separately: see Ingest and "
-           "Memory). All retrievers and the peers are timed interleaved, question by question, so load from elsewhere hits them alike. "
+           "Memory). All retrievers and the peers are timed interleaved, question by question, so load from elsewhere hits them alike; "
+           "rows timed at different moments (flat, then HNSW) may have seen different load: \"load\" is the 1-minute load average "
+           "when the size started and ended. "
            f"Above `index.store.HNSW_ABOVE` units the store ships HNSW; flat is then timed once to show the difference.", "",
            f"![latency against corpus size](bench/{chart_name})", ""]
-    out += _table(["passages", "units", "FAISS", "bm25", "dense", "hybrid", "rerank", "ask", "rank_bm25 (peer)", "NumPy scan (peer)"], rows)
+    out += _table(["passages", "units", "FAISS", "load", "bm25", "dense", "hybrid", "rerank", "ask", "rank_bm25 (peer)", "NumPy scan (peer)"], rows)
     out += [f"- {n}" for n in notes] + ([""] if notes else [])
     ratio_rows = []
     for s in sorted(sizes):
@@ -235,12 +252,12 @@ def _breakdown_section(results: dict[str, Any]) -> list[str]:
         if not b:
             continue
         p = {k: dig(b, k, "p50_ms") for k in ("understand", "bm25_scores", "dense_scores", "run_hybrid", "dedupe", "faiss_call", "faiss_call_1_thread")}
-        rows.append([f"{s:,}"] + [None if v is None else f"{v:.1f}" for v in p.values()] + [b.get("fuse"), f"{b['faiss_depth']} / {b['faiss_threads']}"])
+        rows.append([f"{s:,}"] + [None if v is None else f"{v:.1f}" for v in p.values()] + [f"{b['faiss_depth']} / {b['faiss_threads']}"])
     if not rows:
         return []
     out = ["## Where a hybrid search's time goes (flat FAISS, p50 ms)", ""]
     out += _table(["passages", "understand", "bm25_scores", "dense_scores", "run_hybrid (both + fusion)", "dedupe",
-                   "FAISS call", "FAISS call, 1 thread", "fusion (difference)", "FAISS depth / threads"], rows)
+                   "FAISS call", "FAISS call, 1 thread", "FAISS depth / threads"], rows)
     for s in sorted(sizes):
         prof = dig(sizes[s], "flat", "profile")
         for name, top in (prof or {}).items():
@@ -267,34 +284,44 @@ def _hnsw_section(results: dict[str, Any]) -> list[str]:
     out = ["## HNSW against flat", "",
            f"HNSW as `index.store.build_faiss` builds it (M={HNSW_M}, efConstruction={HNSW_EF_CONSTRUCTION}; efSearch={HNSW_EF_SEARCH} as "
            "`open_index` sets), over the same vectors. Recall@10 against flat: of sentence units (FAISS call alone, k = 10, at each "
-           "efSearch), of dense passages (`dense_scores`, which asks for the depth below, so efSearch ≥ depth), and the overlap of "
-           "the hybrid top 10.", ""]
+           "efSearch), of dense passages (`dense_scores`), and the overlap of the hybrid top 10. `dense_scores` asks FAISS for the "
+           "800 best units, but HNSW explores only efSearch candidates, so its top 10 is no better than a k = 10 search's.", ""]
     out += _table(["passages", "units", "build", "size", "HNSW call at depth p50/p95", "flat call at depth p50/p95",
                    f"recall units@10 (ef {efs})", f"call k=10 ms (ef {efs})", "dense passages@10", "hybrid overlap@10"], rows)
     return out + _threshold(results)
 
 
 def _threshold(results: dict[str, Any]) -> list[str]:
-    """Where flat stops meeting the target, from the measured flat FAISS cost per unit."""
+    """Where flat stops meeting the target: the flat FAISS call's measured cost per unit, and
+    the units it can scan within the budget the rest of a hybrid search leaves."""
+    from index.store import HNSW_ABOVE
+
     sizes = results["sizes"]
-    pts = [(r["units"], dig(r, "flat", "breakdown", "faiss_call", "p50_ms"), dig(r, "flat", "hybrid", "p50_ms"), s)
-           for s, r in sorted(sizes.items())]
-    pts = [p for p in pts if p[1] is not None and p[2] is not None]
+    # The 100k figures when measured (its target is the tight one), else the largest size's.
+    pts = [(s == 100_000, r["units"], r["flat"]["breakdown"]) for s, r in sorted(sizes.items())
+           if dig(r, "flat", "breakdown", "faiss_call_1_thread")]
     if not pts:
         return []
-    units, call, hyb, s = max(pts, key=lambda p: p[0])
-    per_m = call / units * 1e6
+    _, units, b = max(pts, key=lambda p: p[:2])
+    per_m = {k: b[k]["p50_ms"] / units * 1e6 for k in ("faiss_call", "faiss_call_1_thread")}
+    # The rest of a hybrid search, from its parts (differences of separately timed totals are noise here).
+    rest = sum(b[k]["p50_ms"] for k in ("understand", "bm25_scores", "dedupe"))
+    budget = HYBRID_TARGET_MS[100_000] - rest
+    no_dedupe = budget + b["dedupe"]["p50_ms"]
     lines = ["### Which threshold is right", "",
-             f"Flat FAISS costs about {per_m:.0f} ms per million sentence units per query here (from {units:,} units at {s:,} passages, "
-             f"with FAISS's default threads). The store ships HNSW only above `HNSW_ABOVE` = 1,000,000 units. Measured:", ""]
-    for s2, r in sorted(sizes.items()):
-        limit = HYBRID_TARGET_MS.get(s2)
-        fh = dig(r, "flat", "hybrid", "p50_ms")
-        hh = dig(r, "hnsw", "hybrid", "p50_ms")
+             f"The store ships flat FAISS up to `HNSW_ABOVE` = {HNSW_ABOVE:,} sentence units. A flat call costs about "
+             f"{per_m['faiss_call']:.0f} ms per million units with FAISS's default {b['faiss_threads']} threads and "
+             f"{per_m['faiss_call_1_thread']:.0f} ms with 1 thread (measured at {units:,} units). Understanding, BM25 and "
+             f"de-duplication took {rest:.0f} ms there, leaving {budget:.0f} ms of the {HYBRID_TARGET_MS[100_000]:.0f} ms target"
+             + (f": flat fits up to about {budget / per_m['faiss_call_1_thread'] * 1e6:,.0f} units on 1 thread." if budget > 0
+                else "; without de-duplication's share it would leave "
+                + (f"{no_dedupe:.0f} ms, room for about {no_dedupe / per_m['faiss_call_1_thread'] * 1e6:,.0f} units on 1 thread."
+                   if no_dedupe > 0 else "nothing either.")), "", "Measured:", ""]
+    for s, r in sorted(sizes.items()):
+        limit, fh, hh = HYBRID_TARGET_MS.get(s), dig(r, "flat", "hybrid", "p50_ms"), dig(r, "hnsw", "hybrid", "p50_ms")
         verdict = "" if limit is None or fh is None else (" — flat meets the target" if fh <= limit else f" — flat breaks the {limit:.0f} ms target")
-        lines.append(f"- {s2:,} passages = {r['units']:,} units: hybrid on flat {_ms(fh)}" + (f", on HNSW {_ms(hh)}" if hh else "") + verdict)
-    lines.append("")
-    return lines
+        lines.append(f"- {s:,} passages = {r['units']:,} units: hybrid on flat {_ms(fh)}" + (f", on HNSW {_ms(hh)}" if hh else "") + verdict)
+    return lines + [""]
 
 
 def _findings(results: dict[str, Any]) -> list[str]:
@@ -362,8 +389,12 @@ def _memory_section(results: dict[str, Any]) -> list[str]:
 
 
 def _pg_section(results: dict[str, Any]) -> list[str]:
+    import importlib.util
+
     pg = results.get("pg")
     out = ["## PostgreSQL store (issue 9, optional)", ""]
+    if importlib.util.find_spec("eval.bench_pg"):
+        out += ["Synthetic 100k / 1M indexes loaded into PostgreSQL (made as here) are timed by `python -m eval.bench_pg`.", ""]
     if pg is None:
         return out + ["Not measured in this run: pass `--pg postgresql://...` (a server from `committee-qa pg start DIR`, loaded with "
                       "`committee-qa pg ingest`) to time bm25 / dense / hybrid through `qa.stores.open_store` on what it holds.", ""]
