@@ -336,6 +336,13 @@ class PgIndex:
             "papers": papers,
         }
 
+    @property
+    def last_ingest(self) -> str:
+        """When a paper was last written (ISO, UTC; "" for none): with the DSN, a key for
+        caches that must move on after an ingest, as a folder's version name is."""
+        when = self._execute("SELECT max(ingested_at) FROM papers")[0][0]
+        return when.astimezone(timezone.utc).isoformat() if when else ""
+
     def file_for(self, source: str) -> Path | None:
         """The paper's original file where it was ingested from, if it is still there (the
         database keeps the read text, not the file)."""

@@ -600,6 +600,7 @@ def test_the_manifest_lists_the_papers_like_the_folder_one(index):
     assert manifest["counts"]["passages"] == sum(e["passages"] for e in manifest["papers"])
     assert index.file_for(TWO[0]) == (SAMPLES / TWO[0]).resolve()
     assert index.file_for("no-such-paper.txt") is None
+    assert index.last_ingest.startswith("20") and index.last_ingest >= manifest["created"][:10]
 
 
 def test_the_cli_takes_store_urls(two_papers, capsys, monkeypatch):
