@@ -3,7 +3,8 @@ collect quotes into a briefing, add papers to the library.
 
     streamlit run app.py          (make run)
 
-The index folder is COMMITTEE_QA_INDEX (default data/index). The index and the model are
+The index is COMMITTEE_QA_STORE (a postgresql:// URL) or else the folder COMMITTEE_QA_INDEX
+(default data/index). The index and the model are
 opened once per process and shared, read-only, by every browser session; each session keeps
 its own conversation and briefing in ``st.session_state``.
 
@@ -56,6 +57,11 @@ def index_dir() -> Path:
     return Path(os.environ.get("COMMITTEE_QA_INDEX", "data/index"))
 
 
+def index_location() -> str:
+    """Where the index is: a PostgreSQL store when COMMITTEE_QA_STORE names one, else the folder."""
+    return os.environ.get("COMMITTEE_QA_STORE") or str(index_dir().resolve())
+
+
 # --- the shared, read-only index -----------------------------------------------------
 
 
@@ -105,20 +111,20 @@ class Library:
 
 
 @st.cache_resource(show_spinner="Opening the index…", max_entries=2)  # old versions go once unused
-def get_library(folder: str, version: str, model: str | None) -> Library:
-    """The index version ``version`` of ``folder``. A new version (an ingest, from here or
+def get_library(location: str, version: str, model: str | None) -> Library:
+    """The index at ``location`` as of ``version``. A new version (an ingest, from here or
     the command line) is a new cache entry, so sessions move to it on their next run."""
-    from qa.retrieve import open_index
+    from qa.stores import open_store
 
-    idx = open_index(Path(folder), get_embedder(model))
+    idx = open_store(location, get_embedder(model))
     return Library(idx, index_summary(idx), publish_pdfs(idx, STATIC_PAPERS))
 
 
 def current_library() -> Library:
-    from index.store import current_version
+    from qa.stores import version_of
 
-    folder = index_dir()
-    return get_library(str(folder.resolve()), current_version(folder).name, model_spec())
+    location = index_location()
+    return get_library(location, version_of(location), model_spec())
 
 
 def publish_pdfs(idx: Index, folder: Path) -> dict[str, str]:
@@ -127,15 +133,18 @@ def publish_pdfs(idx: Index, folder: Path) -> dict[str, str]:
     Returns source → file name for each PDF published."""
     if not st.get_option("server.enableStaticServing"):
         return {}
-    stored = {f.stem: f for f in (idx.path / "files").glob("*.pdf")}
+    # The folder store keeps each original by content hash; PostgreSQL knows where it came from.
+    stored = {f.stem: f for f in (idx.path / "files").glob("*.pdf")} if hasattr(idx, "path") else {}
     published: dict[str, str] = {}
     try:
         folder.mkdir(parents=True, exist_ok=True)
         for entry in idx.manifest["papers"]:
             original = stored.get(entry["content_hash"])
+            if original is None and str(entry["source"]).lower().endswith(".pdf"):
+                original = idx.file_for(entry["source"])
             if original is None:
                 continue  # a text export, or a paper indexed before originals were kept
-            target = folder / original.name
+            target = folder / f"{entry['content_hash']}.pdf"
             if not target.exists():
                 part = target.with_name(target.name + ".part")
                 part.unlink(missing_ok=True)
@@ -161,13 +170,18 @@ def pdf_link(lib: Library, source: str, page: int | None = None) -> str | None:
 
 def index_summary(idx: Index) -> IndexSummary:
     papers = idx.manifest["papers"]
-    dates = sorted({d for p in idx.passages for d in (p.meeting_date, p.pack_date) if d})
+    passages = getattr(idx, "passages", None)  # the folder store has them in memory; PostgreSQL doesn't
+    dates = sorted(
+        {d for p in passages for d in (p.meeting_date, p.pack_date) if d}
+        if passages is not None
+        else {p["meeting_date"] for p in papers if p.get("meeting_date")}
+    )
     return IndexSummary(
         papers=len(papers),
         meetings=len({(p["committee"], p["meeting_date"]) for p in papers if p.get("meeting_date")}),
         first=dates[0] if dates else None,
         last=dates[-1] if dates else None,
-        kinds=tuple(sorted({p.kind for p in idx.passages})),
+        kinds=tuple(sorted({p.kind for p in passages} if passages is not None else {p["kind"] for p in papers})),
         created=idx.manifest.get("created"),
     )
 
@@ -623,8 +637,8 @@ def upload_section(lib: Library | None) -> None:
 def ingest_uploads(lib: Library | None, files: list[tuple[str, bytes]]) -> list[UploadLine]:
     """Check and save the uploads, ingest them into the index (a new version, swapped in by
     index.ingest), and say what happened to each file."""
-    from index.ingest import ingest
     from index.store import IndexError_
+    from qa.stores import ingest_into
 
     known = {e["source"]: e["content_hash"] for e in lib.idx.manifest["papers"]} if lib is not None else {}
     folder = uploads_dir()
@@ -659,7 +673,7 @@ def ingest_uploads(lib: Library | None, files: list[tuple[str, bytes]]) -> list[
             bar.progress(0.3 + 0.7 * share, text=f"Indexing sentences: {done} of {total}")
 
     try:
-        report = ingest(list(saved), index_dir(), get_embedder(model_spec()), progress=progress)
+        report = ingest_into(index_location(), list(saved), get_embedder(model_spec()), progress=progress)
     except IndexError_ as err:
         bar.empty()
         for path in saved:

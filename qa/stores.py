@@ -54,3 +54,19 @@ def ingest_into(
     from index.ingest import ingest
 
     return ingest(paths, Path(location), embedder, prune=prune, limits=limits, progress=progress)
+
+
+def version_of(location: str | Path) -> str:
+    """A key that changes whenever the index at ``location`` is written: the folder's current
+    version name, or the time of the database's last ingest. Caches of an opened store use it
+    to move on after an ingest made elsewhere."""
+    if is_postgres_url(location):
+        from index.pgwrite import connect
+
+        with connect(str(location), autocommit=True) as conn:
+            when = conn.execute("SELECT max(ingested_at) FROM papers").fetchone()[0]
+        return when.isoformat() if when else ""
+    from index.store import current_version
+
+    return current_version(Path(location)).name
+

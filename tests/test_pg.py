@@ -671,3 +671,25 @@ def test_the_latency_bench_loads_and_times_a_synthetic_index(server, tmp_path):
     assert set(timed["latency"]) == {"bm25", "dense", "hybrid", "rerank", "rerank+date"} and not timed["errors"]
     assert all(v["n"] == 4 and v["p95_ms"] >= v["p50_ms"] > 0 for v in timed["latency"].values())
     assert 0 < timed["hnsw_vs_exact"]["recall@10"] <= 1 and "Execution Time" in timed["hybrid_plan"]
+
+
+def test_the_app_asks_a_postgresql_store(two_papers, monkeypatch, tmp_path):
+    """COMMITTEE_QA_STORE points the app at the database: a question gets cited quotes, the
+    sidebar counts the papers, and an ingest elsewhere is picked up on the next run."""
+    from streamlit.testing.v1 import AppTest
+
+    from qa.stores import version_of
+
+    dsn = two_papers[0]
+    monkeypatch.setenv("COMMITTEE_QA_STORE", dsn)
+    monkeypatch.setenv("COMMITTEE_QA_MODEL", "hashing-64")
+    monkeypatch.setenv("COMMITTEE_QA_UPLOADS", str(tmp_path / "uploads"))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=60).run()
+    assert not at.exception, at.exception
+    assert any("2" in m.value and "papers" in m.value for m in at.sidebar.markdown)
+    at.chat_input[0].set_value("How often does the Improvement Board meet?").run()
+    assert not at.exception, at.exception
+    shown = [m.value for m in at.markdown if m.value.startswith("“")]
+    assert shown and "Improvement Board" in " ".join(shown).replace("\\", "")
+    assert any(c.value.startswith(":material/description: ") for c in at.caption)
+    assert version_of(dsn) != ""
