@@ -287,8 +287,10 @@ def load_papers(version: Path) -> list[Paper]:
         return [paper_from_json(json.loads(line)) for line in f if line.strip()]
 
 
-def load_embeddings(version: Path) -> np.ndarray:
-    return np.load(version / "embeddings.npy", allow_pickle=False)
+def load_embeddings(version: Path, *, mapped: bool = False) -> np.ndarray:
+    """The sentence vectors; ``mapped`` reads them through the page cache instead of into
+    memory (a server touches a few rows a question, and FAISS holds its own copy)."""
+    return np.load(version / "embeddings.npy", allow_pickle=False, mmap_mode="r" if mapped else None)
 
 
 def load_units(version: Path) -> np.ndarray:

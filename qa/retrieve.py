@@ -17,7 +17,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -145,9 +145,13 @@ def open_index(index_dir: Path, embedder: Embedder | None = None, *, verify: boo
             f"embedded with {embedder.name!r}: use the same --model, or rebuild the index with this one"
         )
     passages = load_passages(version)
-    embeddings = load_embeddings(version)
+    embeddings = load_embeddings(version, mapped=True)
     units = load_units(version)
     faiss_index = faiss.read_index(str(version / "dense.faiss"))
+    # One thread a search: on a shared 2-core server, FAISS's threads contend (flat search at
+    # 585k vectors: 78 ms on 1 thread against 389 ms on 2; docs/BENCHMARKS.md), and concurrent
+    # questions are spread over threads by the caller.
+    faiss.omp_set_num_threads(1)
     if hasattr(faiss_index, "hnsw"):
         faiss_index.hnsw.efSearch = 128
     bm25 = bm25s.BM25.load(str(version / "bm25"), load_corpus=False)
@@ -314,12 +318,13 @@ def retriever_names() -> list[str]:
 _TOKEN = re.compile(r"[a-z0-9]+")
 
 
-def _shingles(text: str, n: int = 5) -> set[int]:
+@lru_cache(maxsize=4096)  # the same passages come back question after question
+def _shingles(text: str, n: int = 5) -> frozenset[int]:
     toks = _TOKEN.findall(text.lower())
-    return {hash(" ".join(toks[i : i + n])) for i in range(max(1, len(toks) - n + 1))}
+    return frozenset(hash(" ".join(toks[i : i + n])) for i in range(max(1, len(toks) - n + 1)))
 
 
-def near_duplicate(a: set[int], b: set[int], threshold: float = 0.6) -> bool:
+def near_duplicate(a: frozenset[int], b: frozenset[int], threshold: float = 0.6) -> bool:
     """Containment of the smaller in the larger: a paragraph quoted whole in a longer
     passage is a repeat even though the two differ in length."""
     if not a or not b:
@@ -330,7 +335,7 @@ def near_duplicate(a: set[int], b: set[int], threshold: float = 0.6) -> bool:
 def dedupe(index: Index, ranked: list[tuple[int, float]], k: int, retriever: str) -> list[Hit]:
     hits: list[tuple[Passage, float, list]] = []
     seen_hash: dict[str, int] = {}
-    kept_shingles: list[set[int]] = []
+    kept_shingles: list[frozenset[int]] = []
     for i, score in ranked:
         p = index.passages[i]
         j = seen_hash.get(p.content_hash)
