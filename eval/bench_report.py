@@ -4,6 +4,7 @@ chart and the raw JSON (docs/bench/)."""
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -419,7 +420,7 @@ def _method_section(results: dict[str, Any]) -> list[str]:
             "passage takes a real passage's metadata and as many real sentence units as a random real passage has (2 each from "
             f"{TWO_UNITS_FROM:,} passages, to fit in memory), drawn at random from the whole ingested corpus and joined with spaces. "
             f"Each unit's vector is the real vector of that sentence plus N(0, {cfg['noise']}²) per dimension, renormalised (cosine "
-            "to the original ≈ 0.93) — perturbed copies of real embeddings. BM25 is `bm25s` over `index.tokens.bm25_tokens` as the "
+            f"to the original ≈ {1 / math.sqrt(1 + cfg['noise'] ** 2 * 384):.2f} for 384 dimensions) — perturbed copies of real embeddings. BM25 is `bm25s` over `index.tokens.bm25_tokens` as the "
             "store builds it; acronyms are empty; synthetic passages have no paper text behind them, so citations use the passage's own.",
             "- **What this misses**: a real 10^6-passage corpus has a larger vocabulary and longer-tailed posting lists than "
             "recombined sample sentences; its vectors are more spread out than noisy copies of a few thousand sentences (tight "
