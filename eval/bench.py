@@ -13,8 +13,9 @@ One run measures:
   real model; their encoding time is reported separately.
 - **Peers** on the same passages in the same run: ``rank_bm25.BM25Okapi`` and a plain
   NumPy dot-product scan.
-- **Approximate search** (HNSW) where flat FAISS breaks the latency target: its latency and
-  recall@10 against flat.
+- **Approximate search** (the IVF index the store ships above ``index.store.ANN_ABOVE``
+  units, where flat FAISS breaks the latency target): build time, latency, and recall@10
+  against flat at several ``nprobe``.
 - **Serving memory**: the 100k index written with ``index.store`` and opened by
   ``qa.retrieve.open_index`` in a fresh process with the real model; disk per 1,000 passages.
 - Optionally (``--pg DSN``) hybrid search through ``qa.stores.open_store(DSN)`` on whatever
@@ -44,6 +45,7 @@ import numpy as np
 
 from eval.bench_measure import (
     current_rss_mb,
+    faiss_threads,
     load_avg,
     log,
     machine,
@@ -52,14 +54,10 @@ from eval.bench_measure import (
     round_robin,
 )
 from eval.bench_synth import (
-    HNSW_EF_CONSTRUCTION,
-    HNSW_EF_SEARCH,
-    HNSW_M,
     NOISE,
     LookupEmbedder,
     Material,
     build_synthetic,
-    hnsw_index,
     recall,
 )
 from eval.bench_workers import WorkerFailed, run_worker
@@ -70,13 +68,13 @@ DEFAULT_QUESTIONS = ROOT / "eval" / "questions" / "sefton-dev.jsonl"
 DEFAULT_OUT = ROOT / "docs" / "BENCHMARKS.md"
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 QUICK_SIZES = (100_000,)
-QUICK_CORPUS_BYTES = 25_000  # --quick ingests the smallest files of the corpus up to this
+QUICK_CORPUS_BYTES = 300_000  # --quick ingests the smallest file of each kind, and more up to this (enough papers to repeat each other)
 QUICK_QUESTIONS = 10
 QUICK_SERVE_QUESTIONS = 5
 SERVE_SIZE = 100_000
 RANK_BM25_MAX = 200_000  # rank_bm25 keeps a Python dict per passage: not run above this
 TWO_UNITS_FROM = 500_000  # from here synthetic passages hold 2 sentence units each, to fit in memory
-HNSW_EF_SEARCHES = (128, 256, 512, 1024)  # recall and speed of the FAISS call alone at each efSearch
+NPROBE_SHARES = (64, 32, 16, 8)  # recall and speed of the FAISS call alone at nprobe = nlist / each
 RETRIEVERS = ("bm25", "dense", "hybrid", "rerank")
 
 # The keys the JSON summary line always carries (null when not measured).
@@ -97,7 +95,7 @@ class RunConfig:
     repeats: int = 2
     noise: float = NOISE
     seed: int = 0
-    ann_from: int = 100_000  # HNSW is measured from this size up (never with --quick)
+    ann_from: int = 100_000  # IVF is measured from this size up (with --quick only where it ships)
     serve: bool = True
     serve_size: int = SERVE_SIZE  # the size written to disk and served from a fresh process
     profile: bool = True  # where a hybrid search and an ask spend their time (full run)
@@ -239,43 +237,51 @@ def profile(fn: Callable[[str], Any], questions: list[str], top: int = 12) -> li
 
 
 def ground_truth(index, questions: list[str], vectors: dict[str, np.ndarray]) -> dict[str, list]:
-    """Exact (flat) top 10 per question: sentence units, dense passages, hybrid passages."""
+    """Exact (flat) results per question: the sentence units dense search asks FAISS for (in
+    order), the top 10 dense passages and hybrid passages."""
     from qa.retrieve import dense_scores, search
 
     out: dict[str, list] = {"units": [], "dense": [], "hybrid": []}
     for q in questions:
-        out["units"].append(index.faiss_index.search(vectors[q][None, :], 10)[1][0].tolist())
+        out["units"].append(index.faiss_index.search(vectors[q][None, :], dense_depth(index))[1][0].tolist())
         out["dense"].append(list(dense_scores(index, vectors[q], None, 10)))
         out["hybrid"].append([h.passage.id for h in search(index, q, k=10, retriever="hybrid")])
     return out
 
 
-def measure_hnsw(index, questions: list[str], vectors: dict[str, np.ndarray], truth: dict[str, list], cfg: RunConfig) -> dict[str, Any]:
-    """HNSW over the same vectors as the shipped store builds it: build time, size, the
-    retrievers' latency on it, and recall@10 against flat."""
+def measure_ann(index, questions: list[str], vectors: dict[str, np.ndarray], truth: dict[str, list], cfg: RunConfig) -> dict[str, Any]:
+    """The inverted file the store ships above ANN_ABOVE units, over the same vectors: build
+    time, size, the retrievers' latency on it, and recall against flat."""
     import faiss
 
+    from index.store import build_ivf
     from qa.retrieve import dense_scores, search
 
     t = time.perf_counter()
-    ann = hnsw_index(index.embeddings)
+    with faiss_threads(os.cpu_count() or 1):
+        ann = build_ivf(index.embeddings)
+    shipped_nprobe = ann.nprobe
     res: dict[str, Any] = {"build_s": round(time.perf_counter() - t, 1), "bytes": int(faiss.serialize_index(ann).nbytes),
-                           "params": {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION, "efSearch": HNSW_EF_SEARCH}}
+                           "params": {"nlist": ann.nlist, "nprobe": shipped_nprobe}}
     ann_index = replace(index, faiss_index=ann)
     ann_index.__dict__["papers"] = {}
-    fns = product_fns(ann_index, ("dense", "hybrid", "rerank"))
-    fns["faiss_call"] = faiss_call(ann, vectors, dense_depth(index))
+    res["_built"] = ann  # written to disk as the store's own (bench_size drops it from the results)
+    fns = product_fns(ann_index, ("dense", "hybrid") if cfg.quick else ("dense", "hybrid", "rerank"))
+    depth = dense_depth(index)
+    fns["faiss_call"] = faiss_call(ann, vectors, depth)
     timed, errors = round_robin(fns, questions, cfg.repeats)
     res.update(timed)
     res.update({f"{k}_error": v for k, v in errors.items()})
     res["recall_dense_passages@10"] = recall([list(dense_scores(ann_index, vectors[q], None, 10)) for q in questions], truth["dense"])
-    res["overlap_hybrid@10"] = recall([[h.passage.id for h in search(ann_index, q, k=10)] for q in questions], truth["hybrid"])
-    res["recall_units@10"] = {}
-    for ef in HNSW_EF_SEARCHES:
-        ann.hnsw.efSearch = ef
-        found = [ann.search(vectors[q][None, :], 10)[1][0].tolist() for q in questions]
-        res["recall_units@10"][ef] = recall(found, truth["units"])
-        res[f"faiss_call_k10_ef{ef}"] = round_robin({"t": faiss_call(ann, vectors, 10)}, questions, 1)[0]["t"]
+    res["overlap_hybrid@10"] = recall([[h.passage.id for h in search(ann_index, q, k=10, retriever="hybrid")] for q in questions], truth["hybrid"])
+    res["recall_units@10"], res[f"recall_units@{depth}"] = {}, {}
+    for share in NPROBE_SHARES:
+        ann.nprobe = nprobe = max(1, ann.nlist // share)
+        found = [ann.search(vectors[q][None, :], depth)[1][0].tolist() for q in questions]
+        res["recall_units@10"][nprobe] = recall([f[:10] for f in found], [t[:10] for t in truth["units"]])
+        res[f"recall_units@{depth}"][nprobe] = recall(found, truth["units"])
+        res[f"faiss_call_np{nprobe}"] = round_robin({"t": faiss_call(ann, vectors, depth)}, questions, 1)[0]["t"]
+    ann.nprobe = shipped_nprobe
     return res
 
 
@@ -285,7 +291,7 @@ def measure_hnsw(index, questions: list[str], vectors: dict[str, np.ndarray], tr
 def bench_size(size: int, material: Material, questions: list[str], vectors: dict[str, np.ndarray], embedder,
                cfg: RunConfig, workdir: Path) -> dict[str, Any]:
     """Everything measured at one synthetic size."""
-    from index.store import HNSW_ABOVE
+    from index.store import ANN_ABOVE
 
     res: dict[str, Any] = {"passages": size, "load_avg_start": load_avg()}
     reset_peak_rss()
@@ -295,20 +301,21 @@ def bench_size(size: int, material: Material, questions: list[str], vectors: dic
                           embedder=embedder, keep_tokens=size <= RANK_BM25_MAX)
     index = syn.index
     n_units = int(len(index.units))
-    kind = "hnsw" if n_units > HNSW_ABOVE else "flat"
+    kind = "ivf" if n_units > ANN_ABOVE else "flat"
     res.update(units=n_units, units_per_passage=round(n_units / size, 2), build_s=syn.seconds, shipped_faiss=kind)
 
-    # Flat FAISS is what ships up to HNSW_ABOVE units; above, only bm25 and hybrid are timed
-    # on it, once, to show why not (the rest is timed on HNSW below).
-    if kind == "hnsw":
+    # Flat FAISS is what ships up to ANN_ABOVE units; above, only bm25 and hybrid are timed
+    # on it, once, to show why not (the rest is timed on the IVF index below).
+    if kind == "ivf":
         fns = product_fns(index, ("bm25", "hybrid"), ask=False)
     else:
         fns = product_fns(index, RETRIEVERS if not cfg.quick else ("bm25", "dense", "hybrid"))
     peers, info = peer_fns(index, syn.tokens, vectors)
     syn.tokens = None
     log(f"{size:,} passages ({n_units:,} units): timing {', '.join(fns)} and the peers {', '.join(peers)}, interleaved")
-    timed, errors = round_robin({**fns, **{f"peer:{k}": v for k, v in peers.items()}}, questions,
-                                cfg.repeats if kind == "flat" else 1)
+    with faiss_threads(1):
+        timed, errors = round_robin({**fns, **{f"peer:{k}": v for k, v in peers.items()}}, questions,
+                                    cfg.repeats if kind == "flat" else 1)
     del peers
     res["flat"] = {k: timed.get(k) for k in fns} | {f"{k}_error": v for k, v in errors.items()}
     res["peers"] = {k[5:]: v for k, v in timed.items() if k.startswith("peer:")} | info
@@ -317,19 +324,25 @@ def bench_size(size: int, material: Material, questions: list[str], vectors: dic
         res["flat"]["breakdown"] = breakdown(index, questions, vectors)
         if size == cfg.serve_size:
             fns = product_fns(index, ("hybrid",))
-            res["flat"]["profile"] = {name: profile(fn, questions) for name, fn in fns.items()}
-    if not cfg.quick and size >= cfg.ann_from:
-        truth = ground_truth(index, questions, vectors)
-        index.faiss_index = None  # free flat's copy of the vectors before HNSW makes another
+            with faiss_threads(1):
+                res["flat"]["profile"] = {name: profile(fn, questions) for name, fn in fns.items()}
+    if kind == "ivf" or (not cfg.quick and size >= cfg.ann_from):
+        with faiss_threads(1):
+            truth = ground_truth(index, questions, vectors)
+        index.faiss_index = None  # free flat's copy of the vectors before IVF makes another
         gc.collect()
-        log(f"{size:,} passages: building HNSW over {n_units:,} units and timing it")
-        res["hnsw"] = measure_hnsw(index, questions, vectors, truth, cfg)
+        log(f"{size:,} passages: building the IVF index over {n_units:,} units and timing it")
+        with faiss_threads(1):
+            res["ann"] = measure_ann(index, questions, vectors, truth, cfg)
+        built = res["ann"].pop("_built")
+        if kind == "ivf":
+            index.faiss_index = built  # what build_faiss ships at this size: write_version need not build it again
     res["peak_rss_mb_bench_process"] = peak_rss_mb()
 
     if size == cfg.serve_size and (cfg.serve or not cfg.quick):
         folder = workdir / f"index-{size}"
         log(f"{size:,} passages: writing the index with index.store.write_version")
-        res["disk"] = write_index(index, folder)
+        res["disk"] = write_index(index, folder, prebuilt=kind != "flat")
         del syn, index, fns  # the serving process must not share the machine's memory with these
         gc.collect()
         if cfg.serve:
@@ -344,8 +357,9 @@ def bench_size(size: int, material: Material, questions: list[str], vectors: dic
     return res
 
 
-def write_index(index, folder: Path) -> dict[str, Any]:
-    """Write an in-memory index as ingest would (index.store.write_version); its files' sizes."""
+def write_index(index, folder: Path, prebuilt: bool = False) -> dict[str, Any]:
+    """Write an in-memory index as ingest would (index.store.write_version); its files' sizes.
+    ``prebuilt``: write the index's own FAISS index (already what build_faiss would build)."""
     from eval.bench_measure import folder_bytes
     from index.embed import DEFAULT_MODEL
     from index.store import Settings, current_version, write_version, writer_lock
@@ -354,25 +368,25 @@ def write_index(index, folder: Path) -> dict[str, Any]:
     with writer_lock(folder):
         write_version(folder, passages=index.passages, papers=[], embeddings=index.embeddings, units=index.units,
                       model={"name": DEFAULT_MODEL, "dim": int(index.embeddings.shape[1])}, settings=Settings(),
-                      acronyms={}, originals={})
+                      acronyms={}, originals={}, faiss_index=index.faiss_index if prebuilt else None)
     files = folder_bytes(current_version(folder))
     return {"write_s": round(time.perf_counter() - t, 1), "files": files, "bytes": sum(files.values()),
             "passages": len(index.passages), "units": int(len(index.units))}
 
 
 def shipped(size_res: dict[str, Any] | None) -> dict[str, Any]:
-    """The figures of the FAISS index the code ships at this size (flat, or HNSW above
-    index.store.HNSW_ABOVE units), falling back to flat when HNSW was not measured."""
+    """The figures of the FAISS index the code ships at this size (flat, or IVF above
+    index.store.ANN_ABOVE units), falling back to flat when IVF was not measured."""
     if not size_res:
         return {}
-    return size_res.get(size_res["shipped_faiss"]) or size_res["flat"]
+    return (size_res.get("ann") if size_res["shipped_faiss"] != "flat" else None) or size_res["flat"]
 
 
 def disk_estimates(results: dict[str, Any]) -> dict[int, dict[str, Any]]:
     """Bytes per 1,000 passages at each size, from the written 100k index: vector files scale
     with units, passage and BM25 files with passages; paper texts and original files (absent
-    from synthetic indexes) at the real sample index's bytes per passage; where HNSW ships,
-    dense.faiss is the measured size of the HNSW index built."""
+    from synthetic indexes) at the real sample index's bytes per passage; where IVF ships,
+    dense.faiss is the measured size of the IVF index built."""
     written = next((r["disk"] for r in results["sizes"].values() if r.get("disk")), None)
     ing = results.get("ingest")
     if not written or not ing:
@@ -383,8 +397,8 @@ def disk_estimates(results: dict[str, Any]) -> dict[int, dict[str, Any]]:
     for size, r in results["sizes"].items():
         total = paper_bpp * size
         for name, b in written["files"].items():
-            if name == "dense.faiss" and r["shipped_faiss"] == "hnsw" and dig(r, "hnsw", "bytes"):
-                total += r["hnsw"]["bytes"]
+            if name == "dense.faiss" and r["shipped_faiss"] != "flat" and dig(r, "ann", "bytes"):
+                total += r["ann"]["bytes"]
             elif name in ("embeddings.npy", "units.npy", "dense.faiss"):
                 total += b / written["units"] * r["units"]
             elif name.startswith("bm25") or name == "passages.jsonl":
@@ -400,7 +414,7 @@ def disk_estimates(results: dict[str, Any]) -> dict[int, dict[str, Any]]:
 
 def bench_pg(dsn: str, questions: list[str], embedder, repeats: int) -> dict[str, Any]:
     """bm25 / dense / hybrid latency through ``qa.stores.open_store(dsn)`` on whatever the
-    PostgreSQL index at ``dsn`` holds (load it with ``committee-qa pg ingest``)."""
+    PostgreSQL index at ``dsn`` holds (load it with ``committee-qa ingest PATH --store DSN``)."""
     try:
         from qa.stores import open_store
 
@@ -424,17 +438,20 @@ def bench_pg(dsn: str, questions: list[str], embedder, repeats: int) -> dict[str
 
 
 def quick_files(corpus: Path, budget: int = QUICK_CORPUS_BYTES) -> list[Path]:
-    """The smallest supported files of the corpus, up to ``budget`` bytes (at least one)."""
+    """The smallest supported file of each kind in the corpus (a text export and a PDF, so
+    both readers run), then the next smallest files while they fit in ``budget`` bytes."""
     from index.ingest import find_files
 
     files = sorted((f for f, _ in find_files([corpus])), key=lambda f: (f.stat().st_size, str(f)))
     out: list[Path] = []
-    used = 0
     for f in files:
-        if out and used + f.stat().st_size > budget:
-            break
-        out.append(f)
-        used += f.stat().st_size
+        if f.suffix.lower() not in {g.suffix.lower() for g in out}:
+            out.append(f)
+    used = sum(f.stat().st_size for f in out)
+    for f in files:
+        if f not in out and used + f.stat().st_size <= budget:
+            out.append(f)
+            used += f.stat().st_size
     return out
 
 
@@ -532,8 +549,9 @@ def load_results(path: Path) -> dict[str, Any]:
     results["sizes"] = {int(k): v for k, v in results["sizes"].items()}
     results["disk_estimates"] = {int(k): v for k, v in (results.get("disk_estimates") or {}).items()}
     for r in results["sizes"].values():
-        if r.get("hnsw"):
-            r["hnsw"]["recall_units@10"] = {int(k): v for k, v in r["hnsw"]["recall_units@10"].items()}
+        for key, table in (r.get("ann") or {}).items():
+            if key.startswith("recall_units@"):
+                r["ann"][key] = {int(k): v for k, v in table.items()}
     return results
 
 
@@ -583,7 +601,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repeats", type=int, default=None, help="times each question is asked per measurement (default 2; --quick 1)")
     p.add_argument("--noise", type=float, default=NOISE, help="sd of the noise added to copied sentence vectors, per dimension")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--ann-from", type=int, default=100_000, help="measure HNSW from this size up (full run)")
+    p.add_argument("--ann-from", type=int, default=100_000, help="measure the IVF index from this size up (full run; --quick: where it ships)")
     p.add_argument("--serve-size", type=int, default=SERVE_SIZE, help=argparse.SUPPRESS)  # tests: a tiny served index
     p.add_argument("--no-serve", action="store_true", help="skip the serving process (no serving memory figure)")
     p.add_argument("--pg", metavar="DSN", default=None,

@@ -15,6 +15,7 @@ import platform
 import resource
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
 
@@ -126,6 +127,20 @@ def load_avg() -> list[float]:
         return [round(x, 2) for x in os.getloadavg()]
     except OSError:
         return []
+
+
+@contextmanager
+def faiss_threads(n: int):
+    """FAISS's OpenMP threads set to ``n`` for a block, then restored. Searches are timed on
+    1 thread, as ``qa.retrieve.open_index`` serves them; builds use every core, as ingest does."""
+    import faiss
+
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(n)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
 
 
 def log(msg: str) -> None:

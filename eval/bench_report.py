@@ -20,14 +20,13 @@ from eval.bench import (
     shipped,
 )
 from eval.bench_measure import WARMUP
-from eval.bench_synth import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
 
 HYBRID_TARGET_MS = {100_000: 30.0, 1_000_000: 150.0}
 ASK_TARGET_MS = 300.0
 RANK_BM25_SPEEDUP = 5.0
 INGEST_RATIO = 0.8
 SERVE_RSS_MB = 2048.0
-HNSW_RECALL = 0.98
+ANN_RECALL = 0.98
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,8 @@ def ingest_figures(ing: dict[str, Any]) -> dict[str, float]:
         "ratio_cpu": e["cpu_s"] / i["cpu_s"],
         # Reading, chunking and writing: what ingest adds to the encoder's work, whatever the load.
         "other_stages_share": sum(v for k, v in i["seconds"].items() if k != "embed") / i["wall_s"],
-        "words_embedded_vs_corpus": i["words_embedded"] / i["words_corpus"],
+        # Against the files as read (older results lack it: the papers' text then).
+        "words_embedded_vs_corpus": i["words_embedded"] / i.get("words_files", i["words_corpus"]),
     }
 
 
@@ -66,27 +66,27 @@ def targets(results: dict[str, Any]) -> list[Target]:
     """The issue's targets, each with what was measured and whether it was met."""
     sizes = results.get("sizes", {})
     out: list[Target] = []
-    def on_hnsw(r: dict | None, name: str) -> str:
-        """Where flat ships but HNSW was measured too, its figure beside the shipped one."""
-        v = dig(r, "hnsw", name, "p50_ms")
-        return f"; on HNSW {v:.1f} ms" if v is not None and r and r["shipped_faiss"] != "hnsw" else ""
+    def on_ann(r: dict | None, name: str) -> str:
+        """Where flat ships but IVF was measured too, its figure beside the shipped one."""
+        v = dig(r, "ann", name, "p50_ms")
+        return f"; on IVF {v:.1f} ms" if v is not None and r and r["shipped_faiss"] == "flat" else ""
 
     for size, limit in HYBRID_TARGET_MS.items():
         r = sizes.get(size)
         h = dig(shipped(r), "hybrid", "p50_ms")
-        how = f" ({r['shipped_faiss']} FAISS, as shipped){on_hnsw(r, 'hybrid')}" if h is not None else ""
+        how = f" ({r['shipped_faiss']} FAISS, as shipped){on_ann(r, 'hybrid')}" if h is not None else ""
         out.append(Target(f"hybrid p50 ≤ {limit:.0f} ms at {label(size)} (first stage, no rerank)", _ms(h) + how, _le(h, limit)))
     s100 = sizes.get(100_000)
     a = dig(shipped(s100), "ask", "p50_ms")
-    out.append(Target(f"ask p50 ≤ {ASK_TARGET_MS:.0f} ms at 100k (question vector precomputed)", _ms(a) + on_hnsw(s100, "ask"),
+    out.append(Target(f"ask p50 ≤ {ASK_TARGET_MS:.0f} ms at 100k (question vector precomputed)", _ms(a) + on_ann(s100, "ask"),
                       _le(a, ASK_TARGET_MS)))
     ae = dig(s100, "serve", "ask_with_encoding", "p50_ms")
     out.append(Target(f"ask p50 ≤ {ASK_TARGET_MS:.0f} ms at 100k (question encoded, served from disk)", _ms(ae), _le(ae, ASK_TARGET_MS)))
     ours, theirs = dig(shipped(s100), "hybrid", "p50_ms"), dig(s100, "peers", "rank_bm25", "p50_ms")
     ratio = theirs / ours if ours and theirs else None
-    hn = dig(s100, "hnsw", "hybrid", "p50_ms") if s100 and s100["shipped_faiss"] != "hnsw" else None
+    hn = dig(s100, "ann", "hybrid", "p50_ms") if s100 and s100["shipped_faiss"] == "flat" else None
     out.append(Target(f"≥ {RANK_BM25_SPEEDUP:.0f}× faster than rank_bm25 at 100k (our hybrid vs BM25Okapi)",
-                      "–" if ratio is None else f"{ratio:.1f}× ({ours:.1f} vs {theirs:.1f} ms)" + (f"; on HNSW {theirs / hn:.1f}×" if hn else ""),
+                      "–" if ratio is None else f"{ratio:.1f}× ({ours:.1f} vs {theirs:.1f} ms)" + (f"; on IVF {theirs / hn:.1f}×" if hn else ""),
                       None if ratio is None else ratio >= RANK_BM25_SPEEDUP))
     ours = dig(s100, "flat", "bm25", "p50_ms")
     ratio = theirs / ours if ours and theirs else None
@@ -100,23 +100,24 @@ def targets(results: dict[str, Any]) -> list[Target]:
                           f"by CPU time {fig['ratio_cpu']:.0%}; non-embedding stages {fig['other_stages_share']:.0%} of ingest",
                           fig["ratio"] >= INGEST_RATIO))
         out.append(Target("fewer words embedded than the corpus holds",
-                          f"{i['words_embedded']:,} of {i['words_corpus']:,} ({fig['words_embedded_vs_corpus']:.0%})",
-                          i["words_embedded"] < i["words_corpus"]))
+                          f"{i['words_embedded']:,} of {i.get('words_files', i['words_corpus']):,} ({fig['words_embedded_vs_corpus']:.0%})",
+                          fig["words_embedded_vs_corpus"] < 1))
         out.append(Target("re-ingest of unchanged papers embeds nothing", f"{ing['reingest']['embedded']} units embedded",
                           ing["reingest"]["embedded"] == 0))
     rss = dig(s100, "serve", "peak_rss_mb")
     out.append(Target(f"peak RSS ≤ {SERVE_RSS_MB / 1024:.0f} GB serving 100k", "–" if rss is None else f"{rss:,.0f} MB", _le(rss, SERVE_RSS_MB)))
     for size, r in sorted(sizes.items()):
         limit = HYBRID_TARGET_MS.get(size)
-        flat_h, hn = dig(r, "flat", "hybrid", "p50_ms"), r.get("hnsw")
-        if limit is None or flat_h is None or flat_h <= limit or not hn:
+        flat_h, an = dig(r, "flat", "hybrid", "p50_ms"), r.get("ann")
+        if limit is None or flat_h is None or flat_h <= limit or not an:
             continue
-        rec = hn["recall_units@10"][HNSW_EF_SEARCH]
-        enough = [ef for ef, v in sorted(hn["recall_units@10"].items()) if v >= HNSW_RECALL]
-        more = (f"; efSearch {enough[0]} reaches {hn['recall_units@10'][enough[0]]:.3f}" if enough
-                else f"; best {max(hn['recall_units@10'].values()):.3f} at efSearch {max(hn['recall_units@10'])}")
-        out.append(Target(f"HNSW recall@10 vs flat ≥ {HNSW_RECALL} at {label(size)}, where flat hybrid takes {flat_h:.0f} ms",
-                          f"{rec:.3f} at efSearch {HNSW_EF_SEARCH} (hybrid on HNSW {_ms(dig(hn, 'hybrid', 'p50_ms'))}){more}", rec >= HNSW_RECALL))
+        nprobe = an["params"]["nprobe"]
+        rec = an["recall_units@10"][nprobe]
+        deep = next((v[nprobe] for k, v in an.items() if k.startswith("recall_units@") and k != "recall_units@10"), None)
+        out.append(Target(f"IVF recall@10 vs flat ≥ {ANN_RECALL} at {label(size)}, where flat hybrid takes {flat_h:.0f} ms",
+                          f"{rec:.3f} at nprobe {nprobe} of {an['params']['nlist']:,} lists"
+                          + ("" if deep is None else f" ({deep:.3f} of the units dense search asks for)")
+                          + f"; hybrid on IVF {_ms(dig(an, 'hybrid', 'p50_ms'))}", rec >= ANN_RECALL))
     return out
 
 
@@ -136,10 +137,10 @@ def chart(results: dict[str, Any], path: Path) -> None:
         ("bm25", ("flat", "bm25"), {}),
         ("dense, flat FAISS", ("flat", "dense"), {}),
         ("hybrid, flat FAISS", ("flat", "hybrid"), {"linewidth": 2.5}),
-        ("hybrid, HNSW", ("hnsw", "hybrid"), {"linestyle": "--", "linewidth": 2.5}),
+        ("hybrid, IVF", ("ann", "hybrid"), {"linestyle": "--", "linewidth": 2.5}),
         ("rerank, flat FAISS", ("flat", "rerank"), {}),
         ("ask, flat FAISS", ("flat", "ask"), {}),
-        ("ask, HNSW", ("hnsw", "ask"), {"linestyle": "--"}),
+        ("ask, IVF", ("ann", "ask"), {"linestyle": "--"}),
         ("peer: rank_bm25", ("peers", "rank_bm25"), {"linestyle": ":"}),
         ("peer: NumPy scan", ("peers", "numpy_scan"), {"linestyle": ":"}),
     ]
@@ -186,7 +187,9 @@ def _ingest_section(results: dict[str, Any]) -> list[str]:
         ["bare encoder as passages/s", f"{fig['encoder_passages_per_s']:.2f}"],
         ["**ingest ÷ bare encoder**", f"**{fig['ratio']:.0%}** (by CPU time {fig['ratio_cpu']:.0%})"],
         ["stages other than embedding, share of ingest wall time", f"{fig['other_stages_share']:.1%}"],
-        ["words in the papers / in passages / embedded", f"{i['words_corpus']:,} / {i['words_passages']:,} / {i['words_embedded']:,} ({fig['words_embedded_vs_corpus']:.0%} of the papers)"],
+        ["words in the files as read / in the papers without running headers and footers / in passages / embedded",
+         " / ".join(f"{i[k]:,}" if k in i else "–" for k in ("words_files", "words_corpus", "words_passages", "words_embedded"))
+         + f" ({fig['words_embedded_vs_corpus']:.0%} of the files)"],
         ["units embedded / reused (repeats)", f"{i['embedded']:,} / {i['reused']:,}"],
         ["re-ingest of the unchanged papers", f"{ing['reingest']['embedded']} embedded, {ing['reingest']['reused']:,} reused, {ing['reingest']['wall_s']:.1f} s"],
         ["peak RSS ingesting (model included)", f"{ing['peak_rss_mb_ingest']:,.0f} MB (model alone {ing['rss_mb_model']:,.0f} MB)"],
@@ -204,24 +207,26 @@ def _latency_section(results: dict[str, Any], chart_name: str) -> list[str]:
     rows = []
     for s in sorted(sizes):
         r = sizes[s]
-        for kind in ("flat", "hnsw"):
+        for kind in ("flat", "ann"):
             c = r.get(kind)
             if not c:
                 continue
-            mark = " (shipped)" if kind == r["shipped_faiss"] else ""
+            shipped_here = (kind == "flat") == (r["shipped_faiss"] == "flat")
+            mark = " (shipped)" if shipped_here else ""
             first = kind == "flat"
             load = f"{r['load_avg_start'][0]:.1f} → {r['load_avg_end'][0]:.1f}" if r.get("load_avg_end") else "–"
-            rows.append([f"{s:,}", f"{r['units']:,}", kind + mark, load] + [_lat(c.get(n)) if n in c else "" for n in ("bm25", "dense", "hybrid", "rerank", "ask")]
+            rows.append([f"{s:,}", f"{r['units']:,}", ("flat" if kind == "flat" else "IVF") + mark, load] + [_lat(c.get(n)) if n in c else "" for n in ("bm25", "dense", "hybrid", "rerank", "ask")]
                         + [_lat(dig(r, "peers", "rank_bm25")) if first else "", _lat(dig(r, "peers", "numpy_scan")) if first else ""])
-    notes = sorted({f"{k[:-6]} at {s:,}: {v}" for s, r in sizes.items() for c in (r["flat"], r.get("hnsw") or {}) for k, v in c.items()
+    notes = sorted({f"{k[:-6]} at {s:,}: {v}" for s, r in sizes.items() for c in (r["flat"], r.get("ann") or {}) for k, v in c.items()
                     if k.endswith("_error")})
     out = ["## Query latency", "",
            f"p50 / p95 in ms over {results['n_questions']} questions × {results['config']['repeats']} repeat(s), k = 10, after {WARMUP} "
            "warm-up queries, each question's vector precomputed with the real model (encoding is timed separately: see Ingest and "
            "Memory). All retrievers and the peers are timed interleaved, question by question, so load from elsewhere hits them alike; "
-           "rows timed at different moments (flat, then HNSW) may have seen different load: \"load\" is the 1-minute load average "
+           "rows timed at different moments (flat, then IVF) may have seen different load: \"load\" is the 1-minute load average "
            "when the size started and ended. "
-           f"Above `index.store.HNSW_ABOVE` units the store ships HNSW; flat is then timed once to show the difference.", "",
+           f"Above `index.store.ANN_ABOVE` units the store ships an IVF index; flat is then timed once to show the difference. "
+           "Searches run on one FAISS thread, as `open_index` serves them.", "",
            f"![latency against corpus size](bench/{chart_name})", ""]
     out += _table(["passages", "units", "FAISS", "load", "bm25", "dense", "hybrid", "rerank", "ask", "rank_bm25 (peer)", "NumPy scan (peer)"], rows)
     out += [f"- {n}" for n in notes] + ([""] if notes else [])
@@ -268,42 +273,45 @@ def _breakdown_section(results: dict[str, Any]) -> list[str]:
     return out
 
 
-def _hnsw_section(results: dict[str, Any]) -> list[str]:
+def _ann_section(results: dict[str, Any]) -> list[str]:
     sizes = results["sizes"]
-    rows = []
+    rows, probes, deep_key = [], "", ""
     for s in sorted(sizes):
-        h = sizes[s].get("hnsw")
-        if not h:
+        a = sizes[s].get("ann")
+        if not a:
             continue
-        recs = " / ".join(f"{h['recall_units@10'][ef]:.3f}" for ef in h["recall_units@10"])
-        k10 = " / ".join(f"{dig(h, f'faiss_call_k10_ef{ef}', 'p50_ms'):.2f}" for ef in h["recall_units@10"])
-        rows.append([f"{s:,}", f"{sizes[s]['units']:,}", f"{h['build_s']:.0f} s", f"{h['bytes'] / 2**20:,.0f} MB", _lat(h.get("faiss_call")),
-                     _lat(dig(sizes[s], "flat", "breakdown", "faiss_call")), recs, k10, f"{h['recall_dense_passages@10']:.3f}", f"{h['overlap_hybrid@10']:.3f}"])
+        deep_key = next(k for k in a if k.startswith("recall_units@") and k != "recall_units@10")
+        probes = "/".join(str(n) for n in a["recall_units@10"])
+        recs = " / ".join(f"{a['recall_units@10'][n]:.3f}" for n in a["recall_units@10"])
+        deep = " / ".join(f"{a[deep_key][n]:.3f}" for n in a[deep_key])
+        calls = " / ".join(f"{dig(a, f'faiss_call_np{n}', 'p50_ms'):.2f}" for n in a["recall_units@10"])
+        rows.append([f"{s:,}", f"{sizes[s]['units']:,}", f"{a['params']['nlist']:,} / {a['params']['nprobe']}", f"{a['build_s']:.0f} s",
+                     f"{a['bytes'] / 2**20:,.0f} MB", _lat(a.get("faiss_call")), _lat(dig(sizes[s], "flat", "breakdown", "faiss_call_1_thread")),
+                     recs, deep, calls, f"{a['recall_dense_passages@10']:.3f}", f"{a['overlap_hybrid@10']:.3f}"])
     if not rows:
         return []
-    efs = "/".join(str(ef) for ef in next(sizes[s]["hnsw"] for s in sorted(sizes) if sizes[s].get("hnsw"))["recall_units@10"])
-    out = ["## HNSW against flat", "",
-           f"HNSW as `index.store.build_faiss` builds it (M={HNSW_M}, efConstruction={HNSW_EF_CONSTRUCTION}; efSearch={HNSW_EF_SEARCH} as "
-           "`open_index` sets), over the same vectors. Recall@10 against flat: of sentence units (FAISS call alone, k = 10, at each "
-           "efSearch), of dense passages (`dense_scores`), and the overlap of the hybrid top 10. `dense_scores` asks FAISS for the "
-           "800 best units, but HNSW explores only efSearch candidates, so its top 10 is no better than a k = 10 search's.", ""]
-    out += _table(["passages", "units", "build", "size", "HNSW call at depth p50/p95", "flat call at depth p50/p95",
-                   f"recall units@10 (ef {efs})", f"call k=10 ms (ef {efs})", "dense passages@10", "hybrid overlap@10"], rows)
+    depth = deep_key.split("@")[1]
+    out = ["## The IVF index against flat", "",
+           "`index.store.build_ivf` over the same vectors: `ivf_lists(n)` lists (the power of two nearest 4·√n), k-means trained on "
+           f"16 sampled vectors a list, searched `ivf_probes` = 1/16 of the lists deep (as `open_index` sets). Recall against flat: "
+           f"of sentence units (the FAISS call alone at each nprobe: top 10, and the {depth} units dense search asks for), of dense "
+           "passages (`dense_scores`), and the overlap of the hybrid top 10. Build time on all cores, searches on one.", ""]
+    out += _table(["passages", "units", "lists / nprobe", "build", "size", f"IVF call ({depth} units) p50/p95",
+                   "flat call, 1 thread, p50/p95", f"recall units@10 (nprobe {probes})", f"recall units@{depth}", f"call ms (nprobe {probes})",
+                   "dense passages@10", "hybrid overlap@10"], rows)
     real = dig(results, "ingest", "encoder", "units")
     if real:
-        copies = ", ".join(f"{sizes[s]['units'] / real:,.0f} at {label(s)}" for s in sorted(sizes) if sizes[s].get("hnsw"))
+        copies = ", ".join(f"{sizes[s]['units'] / real:,.0f} at {label(s)}" for s in sorted(sizes) if sizes[s].get("ann"))
         out += [f"Each of the corpus's {real:,} distinct sentences has on average this many noisy copies: {copies}. A question's "
-                "exact top 10 is then mostly copies of one or two sentences that differ only by the noise, a case HNSW graphs "
-                "navigate poorly (where recall stops rising with efSearch, some copies are unreachable). Real corpora have far fewer "
-                "near-duplicates, so these recalls understate HNSW on real papers; the copies also tie in meaning, so a 'miss' here "
-                "returns an equally relevant copy.", ""]
+                "exact top 10 is then mostly copies of one or two sentences that differ only by the noise; the copies tie in "
+                "meaning, so a 'miss' here returns an equally relevant copy.", ""]
     return out + _threshold(results)
 
 
 def _threshold(results: dict[str, Any]) -> list[str]:
     """Where flat stops meeting the target: the flat FAISS call's measured cost per unit, and
     the units it can scan within the budget the rest of a hybrid search leaves."""
-    from index.store import HNSW_ABOVE
+    from index.store import ANN_ABOVE
 
     sizes = results["sizes"]
     # The 100k figures when measured (its target is the tight one), else the largest size's.
@@ -318,7 +326,7 @@ def _threshold(results: dict[str, Any]) -> list[str]:
     budget = HYBRID_TARGET_MS[100_000] - rest
     no_dedupe = budget + b["dedupe"]["p50_ms"]
     lines = ["### Which threshold is right", "",
-             f"The store ships flat FAISS up to `HNSW_ABOVE` = {HNSW_ABOVE:,} sentence units. A flat call costs about "
+             f"The store ships flat FAISS up to `ANN_ABOVE` = {ANN_ABOVE:,} sentence units. A flat call costs about "
              f"{per_m['faiss_call']:.0f} ms per million units with FAISS's default {b['faiss_threads']} threads and "
              f"{per_m['faiss_call_1_thread']:.0f} ms with 1 thread (measured at {units:,} units). Understanding, BM25 and "
              f"de-duplication took {rest:.0f} ms there, leaving {budget:.0f} ms of the {HYBRID_TARGET_MS[100_000]:.0f} ms target"
@@ -327,9 +335,9 @@ def _threshold(results: dict[str, Any]) -> list[str]:
                 + (f"{no_dedupe:.0f} ms, room for about {no_dedupe / per_m['faiss_call_1_thread'] * 1e6:,.0f} units on 1 thread."
                    if no_dedupe > 0 else "nothing either.")), "", "Measured:", ""]
     for s, r in sorted(sizes.items()):
-        limit, fh, hh = HYBRID_TARGET_MS.get(s), dig(r, "flat", "hybrid", "p50_ms"), dig(r, "hnsw", "hybrid", "p50_ms")
+        limit, fh, hh = HYBRID_TARGET_MS.get(s), dig(r, "flat", "hybrid", "p50_ms"), dig(r, "ann", "hybrid", "p50_ms")
         verdict = "" if limit is None or fh is None else (" — flat meets the target" if fh <= limit else f" — flat breaks the {limit:.0f} ms target")
-        lines.append(f"- {s:,} passages = {r['units']:,} units: hybrid on flat {_ms(fh)}" + (f", on HNSW {_ms(hh)}" if hh else "") + verdict)
+        lines.append(f"- {s:,} passages = {r['units']:,} units: hybrid on flat {_ms(fh)}" + (f", on IVF {_ms(hh)}" if hh else "") + verdict)
     return lines + [""]
 
 
@@ -392,7 +400,7 @@ def _memory_section(results: dict[str, Any]) -> list[str]:
     if rows:
         out += [f"Index size on disk per 1,000 passages (synthetic sizes: the {ss:,}-passage index written by `index.store.write_version`, "
                 "vector files scaled by units, passage and BM25 files by passages, paper texts and original files at the sample "
-                "corpus's bytes per passage; where HNSW ships, the measured size of the HNSW built):", ""]
+                "corpus's bytes per passage; where IVF ships, the measured size of the IVF index built):", ""]
         out += _table(["index", "per 1,000 passages"], rows)
     return out
 
@@ -406,7 +414,7 @@ def _pg_section(results: dict[str, Any]) -> list[str]:
         out += ["Synthetic 100k / 1M indexes loaded into PostgreSQL (made as here) are timed by `python -m eval.bench_pg`.", ""]
     if pg is None:
         return out + ["Not measured in this run: pass `--pg postgresql://...` (a server from `committee-qa pg start DIR`, loaded with "
-                      "`committee-qa pg ingest`) to time bm25 / dense / hybrid through `qa.stores.open_store` on what it holds.", ""]
+                      "`committee-qa ingest PATH --store DSN`) to time bm25 / dense / hybrid through `qa.stores.open_store` on what it holds.", ""]
     if "error" in pg:
         return out + [f"Not measured: {pg['error']}", ""]
     return out + [f"{pg.get('passages', '?'):,} passages in the database." if isinstance(pg.get("passages"), int) else ""] + _table(
@@ -424,7 +432,7 @@ def _method_section(results: dict[str, Any]) -> list[str]:
             "store builds it; acronyms are empty; synthetic passages have no paper text behind them, so citations use the passage's own.",
             "- **What this misses**: a real 10^6-passage corpus has a larger vocabulary and longer-tailed posting lists than "
             "recombined sample sentences; its vectors are more spread out than noisy copies of a few thousand sentences (tight "
-            "clusters make approximate search harder, so HNSW recall here is if anything pessimistic); and 2 units per passage at "
+            "clusters of copies make approximate search's recall here noisy, since copies tie); and 2 units per passage at "
             "10^6 makes the dense index smaller than real passages (about 5 units each) would.",
             "- **Latency** is wall time of `qa.retrieve.search(index, q, k=10, retriever=...)` and `qa.answer.answer(index, q, k=10)`, "
             f"one question at a time, questions from `{os.path.relpath(results.get('questions_file', DEFAULT_QUESTIONS), ROOT)}`, with CPU time recorded beside it "
@@ -455,7 +463,7 @@ def markdown(results: dict[str, Any], chart_name: str) -> str:
     if results.get("ingest"):
         lines += _ingest_section(results)
     lines += _latency_section(results, chart_name)
-    lines += _breakdown_section(results) + _hnsw_section(results) + _memory_section(results) + _findings(results) + _pg_section(results)
+    lines += _breakdown_section(results) + _ann_section(results) + _memory_section(results) + _findings(results) + _pg_section(results)
     lines += _method_section(results)
     return "\n".join(lines)
 

@@ -20,8 +20,6 @@ import numpy as np
 
 NOISE = 0.02  # per-dimension sd of the noise added to copied unit vectors (cosine to the original ≈ 0.93)
 NOISE_POOL = 1 << 16  # noise rows drawn once and reused: 1M fresh gaussian rows would cost minutes
-# As index.store.build_faiss builds HNSW and qa.retrieve.open_index searches it.
-HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 128
 
 
 class LookupEmbedder:
@@ -97,15 +95,16 @@ def build_synthetic(
     joined by spaces; it has as many units as a random real passage has (or
     ``units_per_passage``). BM25 is bm25s over ``index.tokens.bm25_tokens`` of each
     passage's search text (tokenised per real unit once and concatenated, which gives the
-    same tokens). ``faiss_kind``: ``flat``, ``hnsw`` or ``none``.
+    same tokens). ``faiss_kind``: ``flat``, ``ivf`` (as the store builds it) or ``none``.
     """
     import bm25s
 
     from index.embed import DEFAULT_MODEL
+    from index.store import build_ivf
     from index.tokens import bm25_tokens
     from qa.retrieve import Index
 
-    builders = {"flat": flat_index, "hnsw": hnsw_index, "none": lambda emb: None}
+    builders = {"flat": flat_index, "ivf": build_ivf, "none": lambda emb: None}
     if faiss_kind not in builders:
         raise ValueError(f"unknown faiss_kind {faiss_kind!r}; choose one of: {', '.join(builders)}")
     if not material.texts:
@@ -201,17 +200,6 @@ def flat_index(emb: np.ndarray):
 
     ix = faiss.IndexFlatIP(emb.shape[1])
     ix.add(np.ascontiguousarray(emb, dtype=np.float32))
-    return ix
-
-
-def hnsw_index(emb: np.ndarray, m: int = HNSW_M, ef_construction: int = HNSW_EF_CONSTRUCTION, ef_search: int = HNSW_EF_SEARCH):
-    """HNSW with index.store.build_faiss's parameters (by default), searched as open_index sets."""
-    import faiss
-
-    ix = faiss.IndexHNSWFlat(emb.shape[1], m, faiss.METRIC_INNER_PRODUCT)
-    ix.hnsw.efConstruction = ef_construction
-    ix.add(np.ascontiguousarray(emb, dtype=np.float32))
-    ix.hnsw.efSearch = ef_search
     return ix
 
 

@@ -65,6 +65,12 @@ def _words(texts) -> int:
     return sum(len(t.split()) for t in texts)
 
 
+def _file_words(path: Path) -> int:
+    from index.pdfread import extract_pages, read_text_file
+
+    return _words(extract_pages(path)) if path.suffix.lower() == ".pdf" else _words([read_text_file(path)])
+
+
 def worker_ingest(spec: dict[str, Any]) -> dict[str, Any]:
     """Ingest ``spec["paths"]`` into an empty index, time the bare encoder on exactly the
     distinct sentence units ingest embedded (before and/or after ingest, as
@@ -107,7 +113,10 @@ def worker_ingest(spec: dict[str, Any]) -> dict[str, Any]:
         "wall_s": round(wall, 2), "cpu_s": round(cpu_seconds() - cpu, 2), "papers": report.papers, "pages": report.pages,
         "passages": report.passages, "skipped": report.skipped, "embedded": report.embedded, "reused": report.reused,
         "seconds": {k: round(v, 2) for k, v in report.seconds.items()},
-        # Whitespace words: in the papers' whole text, in the passages kept, in the units embedded.
+        # Whitespace words: in the files as read (pypdf's text of every page, or the text
+        # export), in the papers' text once running headers and footers are taken out, in the
+        # passages kept, in the units embedded.
+        "words_files": sum(_file_words(f) for f, _ in find_files(paths)),
         "words_corpus": _words(p.text for p in load_papers(version)),
         "words_passages": report.words_total,
         "words_embedded": report.words_embedded,

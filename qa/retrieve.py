@@ -28,6 +28,7 @@ from index.model import Filters, Hit, Paper, Passage
 from index.store import (
     IndexMismatch,
     current_version,
+    ivf_probes,
     load_embeddings,
     load_papers,
     load_passages,
@@ -152,8 +153,8 @@ def open_index(index_dir: Path, embedder: Embedder | None = None, *, verify: boo
     # 585k vectors: 78 ms on 1 thread against 389 ms on 2; docs/BENCHMARKS.md), and concurrent
     # questions are spread over threads by the caller.
     faiss.omp_set_num_threads(1)
-    if hasattr(faiss_index, "hnsw"):
-        faiss_index.hnsw.efSearch = 128
+    if hasattr(faiss_index, "nprobe"):  # an inverted file (index.store.build_faiss)
+        faiss_index.nprobe = ivf_probes(faiss_index.nlist)
     bm25 = bm25s.BM25.load(str(version / "bm25"), load_corpus=False)
     acronyms = json.loads((version / "acronyms.json").read_text())
     index = Index(
@@ -200,6 +201,19 @@ def bm25_scores(index: Index, text: str, mask: np.ndarray | None, n: int) -> dic
     return {int(i): float(scores[i]) for i in top if scores[i] > 0}
 
 
+def _selector(index: Index, unit_mask: np.ndarray | None):
+    """FAISS search parameters admitting only the units in ``unit_mask`` (None: all)."""
+    if unit_mask is None:
+        return None
+    import faiss
+
+    bits = np.packbits(unit_mask, bitorder="little")
+    sel = faiss.IDSelectorBitmap(len(unit_mask), faiss.swig_ptr(bits))
+    params = faiss.SearchParametersIVF(sel=sel, nprobe=index.faiss_index.nprobe) if hasattr(index.faiss_index, "nprobe") else faiss.SearchParameters(sel=sel)
+    params._keep = (bits, sel)  # FAISS holds raw pointers: keep the buffers alive with the params
+    return params
+
+
 def question_vector(index: Index, text: str) -> np.ndarray:
     if index.embedder is None:
         raise ValueError("this index was opened without an embedder; dense search needs one")
@@ -213,18 +227,25 @@ def question_vector(index: Index, text: str) -> np.ndarray:
     return vec
 
 
+BRUTE_FORCE_UNITS = 50_000  # a filter leaving fewer units than this scores them directly
+
+
 def dense_scores(index: Index, vector: np.ndarray, mask: np.ndarray | None, n: int) -> dict[int, float]:
     """Passages scored by their best-matching sentence unit."""
     if not len(index.units):
         return {}
     owner = index.units[:, 0]
-    if mask is not None:
-        unit_ids = np.flatnonzero(mask[owner])
+    # Enough units that ``n`` distinct passages almost always come back.
+    depth = min(len(index.units), max(8 * n, 400))
+    query = vector[None, :].astype(np.float32)
+    unit_mask = None if mask is None else mask[owner]
+    if unit_mask is not None and unit_mask.sum() <= BRUTE_FORCE_UNITS:
+        unit_ids = np.flatnonzero(unit_mask)
         sims = index.embeddings[unit_ids] @ vector
     else:
-        # Enough units that ``n`` distinct passages almost always come back.
-        depth = min(len(index.units), max(8 * n, 400))
-        sims, unit_ids = index.faiss_index.search(vector[None, :].astype(np.float32), depth)
+        # A broad filter goes through FAISS with a selector: gathering hundreds of
+        # thousands of rows to score them would cost more than the search.
+        sims, unit_ids = index.faiss_index.search(query, depth, params=_selector(index, unit_mask))
         sims, unit_ids = sims[0], unit_ids[0]
         keep = unit_ids >= 0
         sims, unit_ids = sims[keep], unit_ids[keep]

@@ -141,8 +141,8 @@ def test_synthetic_fixed_units_and_unknown_faiss(material):
     syn = build_synthetic(material, 300, units_per_passage=2, faiss_kind="none", keep_tokens=False, embedder=HashingEmbedder(DIM))
     assert np.bincount(syn.index.units[:, 0]).tolist() == [2] * 300
     assert syn.index.faiss_index is None and syn.tokens is None
-    with pytest.raises(ValueError, match="flat, hnsw, none"):
-        build_synthetic(material, 10, faiss_kind="ivf")
+    with pytest.raises(ValueError, match="flat, ivf, none"):
+        build_synthetic(material, 10, faiss_kind="hnsw")
 
 
 def test_synthetic_index_answers_through_the_product(synthetic):
@@ -248,10 +248,14 @@ def test_register_adds_bench_subcommand():
     assert args.corpus == str(bench.DEFAULT_CORPUS) and args.out is None
 
 
-def test_quick_files_stay_within_budget():
-    files = bench.quick_files(SAMPLES)
-    assert files and sum(f.stat().st_size for f in files) <= bench.QUICK_CORPUS_BYTES
-    assert all(f.suffix == ".txt" for f in files)  # the smallest papers are the text exports
+def test_quick_files_take_the_smallest_of_each_kind_then_fill_the_budget():
+    files = bench.quick_files(SAMPLES, budget=25_000)
+    # The smallest text export (5,816 bytes) and the smallest PDF (76,425 bytes); the next
+    # smallest text export (17,574) would take the total past the 25,000-byte budget.
+    assert [f.name for f in files] == ["004_ef26fe128a3892ff.txt", "24-00108 - Revenue and Capital Budget Monitoring Report November 2024-25.pdf"]
+    assert bench.quick_files(SAMPLES, budget=100_000)[2].name == "002_5b7ea09f819c7cd5.txt"
+    default = bench.quick_files(SAMPLES)
+    assert {f.suffix for f in default} == {".txt", ".pdf"} and sum(f.stat().st_size for f in default) <= bench.QUICK_CORPUS_BYTES
 
 
 @pytest.mark.integration
@@ -273,7 +277,7 @@ def test_tiny_end_to_end_run(tmp_path):
     assert isinstance(line["hybrid_p50_ms_600"], float)
     raw = json.loads((out.parent / "bench" / "results.json").read_text())
     s600 = raw["sizes"]["600"]
-    assert s600["serve"]["peak_rss_mb"] > 0 and s600["hnsw"]["recall_dense_passages@10"] > 0
+    assert s600["serve"]["peak_rss_mb"] > 0 and s600["ann"]["recall_dense_passages@10"] > 0
     assert set(s600["flat"]) >= {"bm25", "dense", "hybrid", "rerank", "ask", "breakdown", "profile"}
     assert "rank_bm25" in s600["peers"] and "numpy_scan" in s600["peers"]
     assert (out.parent / "bench" / "latency.png").stat().st_size > 0 and "## Targets" in out.read_text()

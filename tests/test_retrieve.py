@@ -8,12 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from index import store
 from index.embed import HashingEmbedder
 from index.ingest import ingest, learn_acronyms
 from index.model import Filters, Passage
-from index.store import IndexMismatch, IndexMissing
+from index.store import IndexMismatch, IndexMissing, ivf_lists, ivf_probes
+from qa import retrieve
 from qa.fusion import convex, fusion, minmax, rrf
-from qa.retrieve import NoMatchingPassages, open_index, search
+from qa.retrieve import NoMatchingPassages, dense_scores, open_index, question_vector, search
 
 REPO = Path(__file__).resolve().parent.parent
 UPDATE = REPO / "samples" / "sefton" / "004_ef26fe128a3892ff.txt"
@@ -168,3 +170,40 @@ def test_rerank_fit_is_whether_the_best_sentence_holds_the_answer_type(built):
     for question, fit in (("How many children have been adopted this year to date?", 1.0), ("children adopted this year", 0.0)):
         query = understand(question, index.acronyms, index.committees)
         assert features(index, query, row, question_vector(index, query.expanded), 1.0)["fit"] == fit
+
+
+def test_ivf_sizes_by_hand():
+    # 4·√584,202 = 3,057 → nearest power of two 4,096 (2^11.58 rounds to 2^12); 4·√250,001 = 2,000 → 2,048.
+    assert ivf_lists(584_202) == 4096 and ivf_lists(250_001) == 2048
+    # Below 256 × 16 vectors the lists halve until each has 16 to train on: 159 / 16 = 9.9 → 8.
+    assert ivf_lists(4096) == 256 and ivf_lists(4095) == 128 and ivf_lists(159) == 8 and ivf_lists(10) == 1
+    assert ivf_probes(4096) == 256 and ivf_probes(2048) == 128 and ivf_probes(256) == 16 and ivf_probes(8) == 8
+
+
+def test_a_large_index_is_an_inverted_file_searched_as_deep_as_set(built, tmp_path, monkeypatch):
+    papers, _, _ = built
+    monkeypatch.setattr(store, "ANN_ABOVE", 10)  # these two papers stand in for a large corpus
+    ingest([papers], tmp_path / "idx", HashingEmbedder(64))
+    idx = open_index(tmp_path / "idx", HashingEmbedder(64))
+    assert type(idx.faiss_index).__name__ == "IndexIVFFlat"
+    n = len(idx.units)
+    assert idx.faiss_index.ntotal == n and idx.faiss_index.nlist == ivf_lists(n) > 1
+    assert idx.faiss_index.nprobe == ivf_probes(idx.faiss_index.nlist)
+    assert ADOPTION in search(idx, ADOPTION, k=3, retriever="dense")[0].passage.text
+
+
+def test_a_broad_filter_goes_through_faiss_and_agrees_with_scoring_every_unit(built, monkeypatch):
+    _, index_dir, _ = built
+    idx = open_index(index_dir, HashingEmbedder(64))
+    mask = np.array([p.doc == REPORT.stem for p in idx.passages])
+    vector = question_vector(idx, "children in care placements")
+    every_unit = dense_scores(idx, vector, mask, 20)
+    every_passage = dense_scores(idx, vector, mask, len(idx.passages))
+    monkeypatch.setattr(retrieve, "BRUTE_FORCE_UNITS", 0)  # any filter now goes through FAISS's selector
+    through_faiss = dense_scores(idx, vector, mask, 20)
+    # The same 20 best scores (passages tied in score may come in either order), each passage
+    # with its own best unit's score, and only passages the filter admits.
+    assert len(through_faiss) == len(every_unit) == 20
+    assert np.allclose(sorted(through_faiss.values()), sorted(every_unit.values()), atol=1e-5)
+    assert all(abs(s - every_passage[i]) < 1e-5 for i, s in through_faiss.items())
+    assert all(idx.passages[i].doc == REPORT.stem for i in through_faiss)
