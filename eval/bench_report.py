@@ -356,8 +356,8 @@ def _findings(results: dict[str, Any]) -> list[str]:
     sv = dig(results, "sizes", results["config"]["serve_size"], "serve")
     if sv and "arrays_mb" in sv:
         a = sv["arrays_mb"]
-        out.append(f"- Serving holds every sentence vector twice: `Index.embeddings` ({a['embeddings']:,.0f} MB) and the copy "
-                   f"inside {sv['faiss']} ({a['faiss_vectors']:,.0f} MB); the model adds {sv['rss_mb_model'] - sv['rss_mb_imports']:,.0f} MB.")
+        out.append(f"- Serving holds the sentence vectors once, inside {sv['faiss']} ({a['faiss_vectors']:,.0f} MB; `Index.embeddings` "
+                   f"reads them there), and the model adds {sv['rss_mb_model'] - sv['rss_mb_imports']:,.0f} MB.")
     ing = results.get("ingest")
     if ing and sv and sv.get("hybrid_with_encoding"):
         out.append(f"- Encoding one question takes {ing['question_encode']['p50_ms']:.0f} ms (p50) in this run; served from disk with "
@@ -378,7 +378,8 @@ def _memory_section(results: dict[str, Any]) -> list[str]:
             [f"**serving {ss:,} passages** (fresh process: model, `open_index`, searches{', asks' if sv.get('ask_with_encoding') else ''})",
              f"**{sv['peak_rss_mb']:,.0f} MB**"],
             ["… after imports / model loaded / index opened (current RSS)", f"{sv['rss_mb_imports']:,.0f} / {sv['rss_mb_model']:,.0f} / {sv['rss_mb_open']:,.0f} MB"],
-            [f"… arrays: `Index.embeddings` / the same vectors inside {sv['faiss']} / units", f"{a['embeddings']:,} / {a['faiss_vectors']:,} / {a['units']:,} MB"],
+            [f"… arrays: the sentence vectors inside {sv['faiss']} (read in place by `Index.embeddings`) / units",
+             f"{a['faiss_vectors']:,} / {a['units']:,} MB"],
         ]
     elif sv:
         rows.append([f"serving {ss:,}", sv.get("error")])

@@ -132,13 +132,13 @@ def meeting_expected(q: Mapping[str, Any]) -> set[str]:
 
 def run_search(store: Any, questions: Sequence[Mapping[str, Any]], retriever: str, k: int = 10) -> dict[str, Record]:
     """``search --json`` lines keyed by question id, in input order."""
-    from qa.cli import _error_of, _guarded
+    from qa.cli import error_of, guarded
     from qa.render import hit_json
 
     run: dict[str, Record] = {}
     for q in questions:
-        hits = _guarded(lambda q=q: store.search(q["question"], k=k, retriever=retriever), q)
-        run[str(q["id"])] = {"id": q["id"], "passages": [hit_json(h) for h in hits or []], **_error_of(hits)}
+        hits = guarded(lambda q=q: store.search(q["question"], k=k, retriever=retriever), q)
+        run[str(q["id"])] = {"id": q["id"], "passages": [hit_json(h) for h in hits or []], **error_of(hits)}
     return run
 
 
@@ -148,15 +148,15 @@ def run_ask(
     """``ask --json`` lines keyed by id, and the :class:`index.model.Answer` records (the
     checks need the quotes' offsets and citations as records)."""
     from qa.answer import answer
-    from qa.cli import _Failed, _guarded
+    from qa.cli import Failed, guarded
     from qa.render import answer_json
 
     records: dict[str, Record] = {}
     answers: dict[str, Any] = {}
     for q in questions:
         qid = str(q["id"])
-        result = _guarded(lambda q=q: answer(store, q["question"], k=k, retriever=retriever), q)
-        if isinstance(result, _Failed):
+        result = guarded(lambda q=q: answer(store, q["question"], k=k, retriever=retriever), q)
+        if isinstance(result, Failed):
             records[qid] = {"id": q["id"], "abstained": True, "quotes": [], "passages": [], "error": result.message}
         else:
             records[qid] = {"id": q["id"], **answer_json(result)}

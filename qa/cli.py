@@ -167,8 +167,8 @@ def cmd_search(args) -> int:
     filters = _filters(args)
     if args.questions:
         for q in read_questions(args.questions):
-            hits = _guarded(lambda q=q: index.search(q["question"], k=args.k, filters=filters, retriever=args.retriever), q)
-            _print_jsonl({"id": q["id"], "passages": [hit_json(h) for h in hits or []], **_error_of(hits)})
+            hits = guarded(lambda q=q: index.search(q["question"], k=args.k, filters=filters, retriever=args.retriever), q)
+            _print_jsonl({"id": q["id"], "passages": [hit_json(h) for h in hits or []], **error_of(hits)})
         return EXIT_OK
     if args.question is None:
         raise CliError("give a question, or --questions FILE", EXIT_USAGE)
@@ -193,8 +193,8 @@ def cmd_ask(args) -> int:
     filters = _filters(args)
     if args.questions:
         for q in read_questions(args.questions):
-            result = _guarded(lambda q=q: answer(index, q["question"], k=args.k, filters=filters, retriever=args.retriever), q)
-            if isinstance(result, _Failed):
+            result = guarded(lambda q=q: answer(index, q["question"], k=args.k, filters=filters, retriever=args.retriever), q)
+            if isinstance(result, Failed):
                 _print_jsonl({"id": q["id"], "abstained": True, "quotes": [], "passages": [], "error": result.message})
             else:
                 _print_jsonl({"id": q["id"], **answer_json(result)})
@@ -247,7 +247,7 @@ def cmd_chat(args) -> int:
     return EXIT_OK
 
 
-class _Failed(list):
+class Failed(list):
     """An empty result that remembers why (a bad question in a batch does not stop the batch)."""
 
     def __init__(self, message: str) -> None:
@@ -255,18 +255,21 @@ class _Failed(list):
         self.message = message
 
 
-def _guarded(fn, q):
+def guarded(fn, q):
+    """``fn()``, or a :class:`Failed` saying why when the question itself is the problem
+    (shared by the CLI's batch modes and ``committee-qa eval``)."""
     from qa.query import BadQuestion
     from qa.retrieve import NoMatchingPassages
 
     try:
         return fn()
     except (BadQuestion, NoMatchingPassages) as err:
-        return _Failed(str(err))
+        return Failed(str(err))
 
 
-def _error_of(result) -> dict:
-    return {"error": result.message} if isinstance(result, _Failed) else {}
+def error_of(result) -> dict:
+    """The ``{"error": ...}`` a JSON line carries for a failed question, else nothing."""
+    return {"error": result.message} if isinstance(result, Failed) else {}
 
 
 def build_parser() -> argparse.ArgumentParser:

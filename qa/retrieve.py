@@ -26,14 +26,16 @@ import numpy as np
 from index.embed import Embedder
 from index.model import Filters, Hit, Paper, Passage
 from index.store import (
+    IndexCorrupt,
     IndexMismatch,
+    UnitVectors,
     current_version,
     ivf_probes,
-    load_embeddings,
     load_papers,
     load_passages,
     load_units,
     read_manifest,
+    unit_vectors,
     verify_files,
 )
 from index.tokens import bm25_tokens
@@ -77,7 +79,7 @@ class Index:
     version: Path
     manifest: dict
     passages: list[Passage]
-    embeddings: np.ndarray  # one row per sentence unit
+    embeddings: np.ndarray | UnitVectors  # one row per sentence unit (FAISS's own copy when opened)
     units: np.ndarray  # (passage row, start, end) per unit
     faiss_index: object
     bm25: object
@@ -146,9 +148,11 @@ def open_index(index_dir: Path, embedder: Embedder | None = None, *, verify: boo
             f"embedded with {embedder.name!r}: use the same --model, or rebuild the index with this one"
         )
     passages = load_passages(version)
-    embeddings = load_embeddings(version, mapped=True)
     units = load_units(version)
     faiss_index = faiss.read_index(str(version / "dense.faiss"))
+    if faiss_index.ntotal != len(units):
+        raise IndexCorrupt(f"{version} has {faiss_index.ntotal} vectors for {len(units)} sentence units: rebuild it with `committee-qa ingest`")
+    embeddings = unit_vectors(faiss_index)
     # One thread a search: on a shared 2-core server, FAISS's threads contend (flat search at
     # 585k vectors: 78 ms on 1 thread against 389 ms on 2; docs/BENCHMARKS.md), and concurrent
     # questions are spread over threads by the caller.

@@ -57,6 +57,13 @@ def test_save_load_gives_the_same_results(built):
             assert a == b and a
 
 
+def test_a_flat_index_serves_its_vectors_in_place(built):
+    _, index_dir, _ = built
+    idx = open_index(index_dir, HashingEmbedder(64))
+    assert np.array_equal(idx.embeddings, store.load_embeddings(idx.version))
+    assert not idx.embeddings.flags.writeable and not idx.embeddings.flags.owndata  # FAISS's own array, not a copy
+
+
 def test_exact_sentence_comes_first_with_bm25_and_hybrid(built):
     _, index_dir, _ = built
     idx = open_index(index_dir, HashingEmbedder(64))
@@ -189,6 +196,10 @@ def test_a_large_index_is_an_inverted_file_searched_as_deep_as_set(built, tmp_pa
     n = len(idx.units)
     assert idx.faiss_index.ntotal == n and idx.faiss_index.nlist == ivf_lists(n) > 1
     assert idx.faiss_index.nprobe == ivf_probes(idx.faiss_index.nlist)
+    # The vectors are read out of FAISS by unit id: the rows ingest wrote to embeddings.npy.
+    written = store.load_embeddings(idx.version)
+    assert np.array_equal(idx.embeddings[[5, 0, n - 1]], written[[5, 0, n - 1]])
+    assert np.array_equal(idx.embeddings[2:4], written[2:4]) and idx.embeddings[[]].shape == (0, 64)
     assert ADOPTION in search(idx, ADOPTION, k=3, retriever="dense")[0].passage.text
 
 
