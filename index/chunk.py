@@ -287,6 +287,21 @@ def _page_span(paper: Paper, start: int, end: int):
 
 UNIT_MAX_WORDS = 60
 UNIT_MIN_WORDS = 6
+ROW_HEADER_WORDS = 20
+# A row line: a label of words followed by two or more figures ("Older People - Residential
+# Care Services 97.5 124.9 27.4", "Ashford 49,832.00 49,332.00 83,429.8 -1.00%").
+ROW_LINE = re.compile(r"^\s*\S.*?[A-Za-z].*?(?:\s+[-+(£]?\d[\d,]*(?:\.\d+)?[%)m]?){2,}\s*$")
+
+
+def is_row_line(line: str) -> bool:
+    """Whether a line reads as a table row: words, then at least two figures, no sentence.
+
+    >>> is_row_line("Older People - Residential Care Services 97.5 124.9 27.4")
+    True
+    >>> is_row_line("The forecast is £23.3m, up from 2024 and 2023.")
+    False
+    """
+    return len(line.split()) <= 40 and bool(ROW_LINE.match(line))
 
 
 def sentence_units(text: str, start: int, end: int, is_table: bool = False) -> list[tuple[int, int]]:
@@ -296,31 +311,71 @@ def sentence_units(text: str, start: int, end: int, is_table: bool = False) -> l
     by its best sentence, matches a question better than one vector for 150 words.
     Spans shorter than UNIT_MIN_WORDS join the next; longer than UNIT_MAX_WORDS are cut.
     """
-    raw: list[tuple[int, int]] = []
+    raw: list[tuple[int, int, bool]] = []
     if is_table:
         pos = start
         for line in text[start:end].split("\n"):
             if line.strip():
-                raw.append((pos, pos + len(line)))
+                raw.append((pos, pos + len(line), False))
             pos += len(line) + 1
     else:
         for para in re.finditer(r"[^\n]+(?:\n[^\n]+)*", text[start:end]):
-            p0, piece = start + para.start(), para.group()
-            cut = 0
-            for b in [m.end() for m in SENTENCE_END.finditer(piece)] + [len(piece)]:
-                if piece[cut:b].strip():
-                    raw.append((p0 + cut, p0 + b))
-                cut = b
-    merged: list[tuple[int, int]] = []
-    for s, e in raw:
-        if merged and len(WORD.findall(text[merged[-1][0] : merged[-1][1]])) < UNIT_MIN_WORDS:
-            merged[-1] = (merged[-1][0], e)
+            p0 = start + para.start()
+            # Rows of a table that came out of a PDF as plain lines (no tabs): each row is a
+            # unit of its own, so a budget line is matched by its label rather than lost in a
+            # 60-word run of other rows; the prose around them is cut at sentence ends.
+            segments: list[tuple[int, int, bool]] = []
+            pos = 0
+            for line in para.group().split("\n"):
+                row = is_row_line(line)
+                if segments and not row and not segments[-1][2]:
+                    segments[-1] = (segments[-1][0], pos + len(line), False)
+                else:
+                    segments.append((pos, pos + len(line), row))
+                pos += len(line) + 1
+            for s0, e0, row in segments:
+                piece = para.group()[s0:e0]
+                if row:
+                    raw.append((p0 + s0, p0 + e0, True))
+                    continue
+                cut = 0
+                for b in [m.end() for m in SENTENCE_END.finditer(piece)] + [len(piece)]:
+                    if piece[cut:b].strip():
+                        raw.append((p0 + s0 + cut, p0 + s0 + b, False))
+                    cut = b
+    merged: list[tuple[int, int, bool]] = []
+    for s, e, row in raw:
+        prev = merged[-1] if merged else None
+        # A short row stays alone (its label is the point); short prose joins the next.
+        if prev and not prev[2] and not row and len(WORD.findall(text[prev[0] : prev[1]])) < UNIT_MIN_WORDS:
+            merged[-1] = (prev[0], e, False)
         else:
-            merged.append((s, e))
+            merged.append((s, e, row))
     units: list[tuple[int, int]] = []
-    for s, e in merged:
+    for s, e, _ in merged:
         words = list(WORD.finditer(text, s, e))
         for k in range(0, len(words), UNIT_MAX_WORDS):
             piece = words[k : k + UNIT_MAX_WORDS]
             units.append((piece[0].start(), piece[-1].end()))
     return units
+
+
+def row_header(text: str, offset: int, fallback: str = "") -> str:
+    r"""The words a table row at ``offset`` is read under: the non-row lines just above its
+    block of rows (column headers, a table title), else ``fallback`` (the section heading).
+
+    A bare row ("Ashford 49,832.00 49,332.00 83,429.8 -1.00%") says nothing of what its
+    figures are; with its headers in front the embedding model can match "tax base".
+
+    >>> row_header("Table 6.2 Tax base\nDistrict Taxbase % change\nAshford 49,832.00 -1.00%\nDover 1.0 2.0", 45)
+    'Table 6.2 Tax base District Taxbase % change'
+    """
+    before = text[:offset].split("\n")[:-1]
+    i = len(before) - 1
+    while i >= 0 and (not before[i].strip() or is_row_line(before[i])):
+        i -= 1
+    lead: list[str] = []
+    while i >= 0 and before[i].strip() and not is_row_line(before[i]) and len(lead) < ROW_HEADER_WORDS:
+        lead = before[i].split() + lead
+        i -= 1
+    return " ".join(lead[-ROW_HEADER_WORDS:] or fallback.split()[:ROW_HEADER_WORDS])

@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from index.chunk import chunk_paper, sentence_units
+from index.chunk import chunk_paper, is_row_line, row_header, sentence_units
 from index.embed import Embedder
 from index.model import Paper, Passage
 from index.pdfread import ReadLimits, UnreadablePaper
@@ -104,6 +104,11 @@ def passage_units(passages: list[Passage]) -> tuple[np.ndarray, list[str]]:
             if p.is_table and p.context and len(words.split()) < 12:
                 # A short row means little without its column headers.
                 words = f"{' '.join(p.context.split()[:20])}: {words}"
+            elif not p.is_table and is_row_line(p.text[s:e]):
+                # A table row read from a PDF as plain lines: the same, its headers being
+                # the lines above its block of rows (index.chunk.row_header).
+                header = row_header(p.text, s, p.section or p.context)
+                words = f"{header}: {words}" if header else words
             rows.append((i, p.start + s, p.start + e))
             texts.append(words)
     return np.array(rows, dtype=np.int64).reshape(-1, 3), texts

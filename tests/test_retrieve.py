@@ -159,9 +159,21 @@ def test_acronyms_learned_from_the_papers():
 def test_rerank_score_by_hand() -> None:
     from qa.rerank import rerank_score
 
-    # 1.0*0.6 + 0.5*0.5 + 0.6*1.0 + 0.3*0 + 0.3*0 + 0.6*1.0 = 2.05, the docstring's example
-    features = {"best": 0.6, "second": 0.5, "coverage": 1.0, "bigrams": 0.0, "numbers": 0.0, "first": 1.0}
-    assert rerank_score(features) == pytest.approx(2.05)
+    # 1.0*0.6 + 0.5*0.5 + 0.4*1.0 + 0.3*0.5 + 0.3*0 + 0.3*0 + 0.6*1.0 = 2.0, the docstring's example
+    features = {"best": 0.6, "second": 0.5, "coverage": 1.0, "local": 0.5, "bigrams": 0.0, "numbers": 0.0, "first": 1.0}
+    assert rerank_score(features) == pytest.approx(2.0)
+
+
+def test_local_coverage_wants_the_words_together() -> None:
+    from qa.rerank import local_coverage, windows
+
+    weights = {"older": 1.0, "peopl": 1.0, "residenti": 2.0}  # stems, IDF-like weights: total 4
+    text = "Older People - Community 35.4 41.7\nAdult - Residential Care 24.5 28.8\nOlder People - Residential Care 97.5 124.9"
+    # One unit over the whole table holds all three words; the lines tell the rows apart.
+    assert windows(text, [(0, len(text))])[1:] == text.split("\n")
+    assert local_coverage(text.split("\n"), weights) == pytest.approx(1.0)  # the third row: 4/4
+    assert local_coverage(text.split("\n")[:2], weights) == pytest.approx(0.5)  # 2/4 in either row
+    assert local_coverage([], weights) == 0.0
 
 
 def test_rerank_fit_is_whether_the_best_sentence_holds_the_answer_type(built):
