@@ -5,6 +5,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import cli_command, cli_env
 
@@ -94,3 +95,15 @@ def test_chat_follow_up(index_dir):
     assert done.returncode == 0, done.stderr
     assert "16 November 2021" in done.stdout
     assert "Cabinet" in done.stdout.split("16 November 2021")[-1]
+
+
+@pytest.mark.integration
+def test_a_question_encodes_on_one_thread_to_the_same_vector(real_embedder):
+    import torch
+
+    threads = torch.get_num_threads()
+    questions = ["How many children were adopted?", "What did Cabinet decide about the budget?"] * 3
+    one_by_one = np.stack([real_embedder.encode([q])[0] for q in questions])  # one thread each
+    batch = real_embedder.encode(questions)  # six texts: every thread
+    assert torch.get_num_threads() == threads  # restored after each short encode
+    assert np.allclose(one_by_one, batch, atol=1e-5)
