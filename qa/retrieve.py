@@ -184,7 +184,16 @@ def open_index(index_dir: Path, embedder: Embedder | None = None, *, verify: boo
 def _mask(index: Index, filters: Filters) -> np.ndarray | None:
     if filters.is_empty():
         return None
-    mask = np.fromiter((filters.admits(p) for p in index.passages), dtype=bool, count=len(index.passages))
+    # A session asks question after question under the same sidebar filters, and testing
+    # every passage in Python costs tens of ms at 100k passages: keep the last few masks.
+    masks = index.__dict__.setdefault("_masks", {})
+    mask = masks.get(filters)
+    if mask is None:
+        mask = np.fromiter((filters.admits(p) for p in index.passages), dtype=bool, count=len(index.passages))
+        mask.flags.writeable = False
+        if len(masks) >= 16:
+            masks.clear()
+        masks[filters] = mask
     if not mask.any():
         raise NoMatchingPassages(
             "no indexed passage matches these filters (committee, dates, kind or paper); widen or clear them"

@@ -230,3 +230,13 @@ def test_a_broad_filter_goes_through_faiss_and_agrees_with_scoring_every_unit(bu
     assert np.allclose(sorted(through_faiss.values()), sorted(every_unit.values()), atol=1e-5)
     assert all(abs(s - every_passage[i]) < 1e-5 for i, s in through_faiss.items())
     assert all(idx.passages[i].doc == REPORT.stem for i in through_faiss)
+
+
+def test_a_filter_is_tested_once_per_index_and_its_mask_reused(built):
+    _, index_dir, _ = built
+    idx = open_index(index_dir, HashingEmbedder(64))
+    report_only = Filters(docs=(REPORT.stem,))
+    first = retrieve._mask(idx, report_only)
+    assert retrieve._mask(idx, Filters(docs=(REPORT.stem,))) is first  # an equal filter: the same mask
+    assert first.sum() == sum(p.doc == REPORT.stem for p in idx.passages) and not first.flags.writeable
+    assert retrieve._mask(idx, Filters(date_from="2022-01-01")) is not first
