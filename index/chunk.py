@@ -288,6 +288,7 @@ def _page_span(paper: Paper, start: int, end: int):
 UNIT_MAX_WORDS = 60
 UNIT_MIN_WORDS = 6
 ROW_HEADER_WORDS = 20
+ROW_LINE_MAX_CHARS = 400  # 40 words of a table row fit well within this
 # A row line: a label of words followed by two or more figures ("Older People - Residential
 # Care Services 97.5 124.9 27.4", "Ashford 49,832.00 49,332.00 83,429.8 -1.00%").
 ROW_LINE = re.compile(r"^\s*\S.*?[A-Za-z].*?(?:\s+[-+(£]?\d[\d,]*(?:\.\d+)?[%)m]?){2,}\s*$")
@@ -301,7 +302,9 @@ def is_row_line(line: str) -> bool:
     >>> is_row_line("The forecast is £23.3m, up from 2024 and 2023.")
     False
     """
-    return len(line.split()) <= 40 and bool(ROW_LINE.match(line))
+    # The length cap bounds the regex's backtracking on long unspaced lines (an uploaded
+    # file's 100k-character line would otherwise hold ingest for minutes).
+    return len(line) <= ROW_LINE_MAX_CHARS and len(line.split()) <= 40 and bool(ROW_LINE.match(line))
 
 
 def sentence_units(text: str, start: int, end: int, is_table: bool = False) -> list[tuple[int, int]]:

@@ -47,6 +47,9 @@ def default_model_path() -> Path:
 
 
 FEW_TEXTS = 4  # encoded on one thread (a question, a follow-up)
+# torch's thread count is process-wide: every instance toggles it under this one lock, so
+# no encode runs in another's one-thread window.
+_TORCH_LOCK = threading.Lock()
 
 
 class SentenceTransformerEmbedder:
@@ -84,7 +87,7 @@ class SentenceTransformerEmbedder:
     def encode(self, texts: list[str], *, batch_size: int = 32, progress: bool = False) -> np.ndarray:
         import torch
 
-        with self._lock:
+        with self._lock, _TORCH_LOCK:
             model = self._load()
             if not texts:
                 return np.zeros((0, self.dim), dtype=np.float32)

@@ -292,7 +292,8 @@ def build_ivf(embeddings: np.ndarray):
 
 class UnitVectors:
     """The rows of an inverted file's vectors by unit id, copied out of FAISS on demand:
-    serving keeps one copy of the vectors, FAISS's. ``vectors[rows]`` as for an array."""
+    serving keeps one copy of the vectors, FAISS's. ``vectors[rows]`` as for an array
+    (ids, slices or a boolean mask)."""
 
     def __init__(self, ivf) -> None:
         if ivf.direct_map.type == 0:  # an index written without its map
@@ -305,29 +306,40 @@ class UnitVectors:
         return self.shape[0]
 
     def __getitem__(self, rows) -> np.ndarray:
-        ids = np.arange(self.shape[0])[rows] if isinstance(rows, slice) else np.asarray(rows, dtype=np.int64)
-        if ids.ndim == 0:
+        ids = np.arange(self.shape[0])[rows]  # numpy's own indexing rules: negatives, masks, bounds
+        if np.ndim(ids) == 0:
             return self.ivf.reconstruct(int(ids))
         if not len(ids):
             return np.zeros((0, self.shape[1]), dtype=np.float32)
         return self.ivf.reconstruct_batch(np.ascontiguousarray(ids, dtype=np.int64))
 
 
-def unit_vectors(faiss_index) -> np.ndarray | UnitVectors:
-    """The sentence vectors a search needs row by row, without a second copy beside FAISS's:
-    a flat index's own array, viewed in place; an inverted file's rows, read by id. (Loading
-    embeddings.npy instead cost 858 MB at 100k passages, or as much again in page-cache
-    pages mapped as rows were read.)"""
-    import faiss
+class _FlatVectors:
+    """Owner of a zero-copy array over a flat FAISS index's vectors: the array's base keeps
+    the index alive, so no view outlives the memory it reads."""
 
+    def __init__(self, flat) -> None:
+        import faiss
+
+        n, d = int(flat.ntotal), int(flat.d)
+        address = faiss.rev_swig_ptr(flat.get_xb(), n * d).__array_interface__["data"][0]
+        self.flat = flat
+        self.__array_interface__ = {"shape": (n, d), "typestr": "<f4", "data": (address, True), "version": 3}
+
+
+def unit_vectors(faiss_index) -> np.ndarray | UnitVectors | None:
+    """The sentence vectors a search needs row by row, without a second copy beside FAISS's:
+    a flat index's own array, viewed in place; an inverted file's rows, read by id. None for
+    another kind (an HNSW index of an older version): read embeddings.npy then. (Loading
+    embeddings.npy beside FAISS cost 858 MB at 100k passages, or as much again in
+    page-cache pages mapped as rows were read.)"""
     if hasattr(faiss_index, "nlist"):
         return UnitVectors(faiss_index)
-    n, d = int(faiss_index.ntotal), int(faiss_index.d)
-    if not n:
-        return np.zeros((0, d), dtype=np.float32)
-    view = faiss.rev_swig_ptr(faiss_index.get_xb(), n * d).reshape(n, d)
-    view.flags.writeable = False
-    return view
+    if not hasattr(faiss_index, "get_xb"):
+        return None
+    if not faiss_index.ntotal:
+        return np.zeros((0, int(faiss_index.d)), dtype=np.float32)
+    return np.asarray(_FlatVectors(faiss_index))
 
 
 def read_manifest(version: Path) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from index import store
 from index.embed import HashingEmbedder
 from index.ingest import ingest, learn_acronyms
 from index.model import Filters, Passage
-from index.store import IndexMismatch, IndexMissing, ivf_lists, ivf_probes
+from index.store import IndexMismatch, IndexMissing, current_version, ivf_lists, ivf_probes
 from qa import retrieve
 from qa.fusion import convex, fusion, minmax, rrf
 from qa.retrieve import NoMatchingPassages, dense_scores, open_index, question_vector, search
@@ -240,3 +240,71 @@ def test_a_filter_is_tested_once_per_index_and_its_mask_reused(built):
     assert retrieve._mask(idx, Filters(docs=(REPORT.stem,))) is first  # an equal filter: the same mask
     assert first.sum() == sum(p.doc == REPORT.stem for p in idx.passages) and not first.flags.writeable
     assert retrieve._mask(idx, Filters(date_from="2022-01-01")) is not first
+
+
+def test_the_vectors_outlive_the_index_they_were_read_from(built):
+    import gc
+
+    _, index_dir, _ = built
+    idx = open_index(index_dir, HashingEmbedder(64))
+    vectors, rows = idx.embeddings, idx.embeddings[3:5]
+    del idx
+    gc.collect()  # the FAISS index must stay alive behind the arrays (else this reads freed memory)
+    written = store.load_embeddings(current_version(index_dir))
+    assert np.array_equal(vectors, written) and np.array_equal(rows, written[3:5])
+
+
+def test_an_hnsw_index_of_an_older_version_still_opens_and_searches(built, tmp_path, monkeypatch):
+    import faiss
+
+    papers, _, _ = built
+
+    def hnsw(embeddings):  # what build_faiss made above 1M units before the inverted file
+        index = faiss.IndexHNSWFlat(embeddings.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
+        index.add(np.ascontiguousarray(embeddings, dtype=np.float32))
+        return index
+
+    monkeypatch.setattr(store, "build_faiss", hnsw)
+    ingest([papers], tmp_path / "idx", HashingEmbedder(64))
+    idx = open_index(tmp_path / "idx", HashingEmbedder(64))
+    assert idx.faiss_index.hnsw.efSearch == 128
+    assert np.array_equal(idx.embeddings[[0, 2]], store.load_embeddings(idx.version)[[0, 2]])
+    assert ADOPTION in search(idx, ADOPTION, k=3, retriever="dense")[0].passage.text
+
+
+def test_unit_vectors_index_like_an_array():
+    vectors = np.random.default_rng(0).standard_normal((5000, 8)).astype(np.float32)
+    rows = store.unit_vectors(store.build_ivf(vectors))
+    mask = np.zeros(5000, dtype=bool)
+    mask[[7, 4999]] = True
+    assert np.array_equal(rows[mask], vectors[[7, 4999]]) and np.array_equal(rows[-1], vectors[-1])
+    assert np.array_equal(rows[[3, 1]], vectors[[3, 1]]) and np.array_equal(rows[10:12], vectors[10:12])
+
+
+def test_a_filter_searches_proportionally_more_lists_of_an_inverted_file():
+    vectors = np.random.default_rng(0).standard_normal((70_000, 16)).astype(np.float32)
+    ivf = store.build_ivf(vectors)  # 4·√70,000 = 1,058 → 1,024 lists, 64 searched
+    assert (ivf.nlist, ivf.nprobe) == (1024, 64)
+    idx = type("FakeIndex", (), {"faiss_index": ivf})()
+    tenth = np.arange(70_000) % 10 == 0  # admits 7,000 units, a tenth: 64 × 10 lists
+    assert retrieve._selector(idx, tenth).nprobe == 640
+    assert retrieve._selector(idx, np.arange(70_000) % 100 == 0).nprobe == 1024  # capped at every list
+
+
+def test_faiss_searches_on_one_thread_in_whichever_thread_asks(built):
+    import threading
+
+    import faiss
+
+    _, index_dir, _ = built
+    idx = open_index(index_dir, HashingEmbedder(64))
+    seen = []
+
+    def ask():  # a new thread starts with OpenMP's default (every core) until it searches
+        search(idx, "children adopted", k=3, retriever="dense")
+        seen.append(faiss.omp_get_max_threads())
+
+    worker = threading.Thread(target=ask)
+    worker.start()
+    worker.join()
+    assert seen == [1]

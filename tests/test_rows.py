@@ -47,3 +47,9 @@ def test_row_header_is_the_lines_above_the_block_of_rows():
     rows_only = "Ashford 49,832.00 49,332.00 -1.00%\nDover 38,000.00 38,500.00 1.30%"
     assert row_header(rows_only, rows_only.index("Dover"), "Council tax base") == "Council tax base"
     assert row_header(rows_only, 0) == ""
+
+
+def test_a_long_unspaced_line_is_not_a_row():
+    # Past ROW_LINE_MAX_CHARS the pattern is not tried: its backtracking grows with the square of the line.
+    assert not is_row_line("a" * 2000 + " 12 34")
+    assert is_row_line("Ashford " + "a" * 50 + " 49,832.00 49,332.00")
