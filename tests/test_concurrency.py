@@ -105,3 +105,19 @@ def test_eight_threads_same_as_one_hashing(hashing_index_dir: Path) -> None:
 @pytest.mark.integration
 def test_eight_threads_same_as_one_real_model(real_index_dir: Path, real_embedder) -> None:
     run_concurrently(real_index_dir, real_embedder, rounds=1)
+
+
+def test_eight_threads_same_as_one_on_an_inverted_file_through_the_selector(tmp_path: Path, monkeypatch) -> None:
+    """The large-index paths: an IVF index, and every filter through FAISS's selector."""
+    from index import store
+    from qa import retrieve
+
+    papers = tmp_path / "papers"
+    papers.mkdir()
+    for p in (SEFTON_UPDATE, SEFTON_SMALL):
+        shutil.copyfile(p, papers / p.name)
+    monkeypatch.setattr(store, "ANN_ABOVE", 10)
+    monkeypatch.setattr(retrieve, "BRUTE_FORCE_UNITS", 0)
+    ingest([papers], tmp_path / "index", HashingEmbedder(dim=64))
+    assert type(open_index(tmp_path / "index", HashingEmbedder(dim=64)).faiss_index).__name__ == "IndexIVFFlat"
+    run_concurrently(tmp_path / "index", HashingEmbedder(dim=64), rounds=2)
