@@ -156,10 +156,6 @@ def open_index(index_dir: Path, embedder: Embedder | None = None, *, verify: boo
     embeddings = unit_vectors(faiss_index)
     if embeddings is None:  # an HNSW index written by an older version: its vectors are not addressable
         embeddings = load_embeddings(version, mapped=True)
-    # One thread a search: on a shared 2-core server, FAISS's threads contend (flat search at
-    # 585k vectors: 78 ms on 1 thread against 389 ms on 2; docs/BENCHMARKS.md), and concurrent
-    # questions are spread over threads by the caller.
-    faiss.omp_set_num_threads(1)
     if hasattr(faiss_index, "nprobe"):  # an inverted file (index.store.build_faiss)
         faiss_index.nprobe = ivf_probes(faiss_index.nlist)
     if hasattr(faiss_index, "hnsw"):  # built by an older version above 1M units
@@ -241,6 +237,10 @@ def _selector(index: Index, unit_mask: np.ndarray | None):
 
 
 def _one_faiss_thread() -> None:
+    """One thread a search: on a shared 2-core server, FAISS's threads contend (flat search
+    at 585k vectors: 78 ms on 1 thread against 389 ms on 2; docs/BENCHMARKS.md), and
+    concurrent questions are spread over threads by the caller. OpenMP's count is per
+    thread, so it is set in whichever thread searches (the app's script threads too)."""
     import faiss
 
     if faiss.omp_get_max_threads() != 1:
@@ -267,8 +267,6 @@ def dense_scores(index: Index, vector: np.ndarray, mask: np.ndarray | None, n: i
     """Passages scored by their best-matching sentence unit."""
     if not len(index.units):
         return {}
-    # OpenMP's thread count is per thread: set it in whichever thread searches (the app's
-    # script threads, concurrent askers), not only the one that opened the index.
     _one_faiss_thread()
     owner = index.units[:, 0]
     # Enough units that ``n`` distinct passages almost always come back.
@@ -407,7 +405,7 @@ def dedupe(index: Index, ranked: list[tuple[int, float]], k: int, retriever: str
             # Enough distinct hits: a later copy of a kept hit still adds its location.
             continue
         seen_hash[p.content_hash] = len(hits)
-        kept_shingles.append(_shingles(p.text))
+        kept_shingles.append(sh)
         hits.append((p, score, []))
     return [Hit(passage=p, score=s, retriever=retriever, also_in=tuple(locs)) for p, s, locs in hits]
 
