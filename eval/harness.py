@@ -26,8 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.metrics import DEFAULT_METRICS, abstention_rates, metric, score_run
-from eval.relevance import answers as quote_answers
-from eval.relevance import same_doc
+from eval.relevance import judge, same_doc
 from eval.score import load_jsonl
 from eval.significance import Comparison, pairwise
 
@@ -132,14 +131,9 @@ def meeting_expected(q: Mapping[str, Any]) -> set[str]:
 
 def run_search(store: Any, questions: Sequence[Mapping[str, Any]], retriever: str, k: int = 10) -> dict[str, Record]:
     """``search --json`` lines keyed by question id, in input order."""
-    from qa.cli import error_of, guarded
-    from qa.render import hit_json
+    from qa.cli import search_line
 
-    run: dict[str, Record] = {}
-    for q in questions:
-        hits = guarded(lambda q=q: store.search(q["question"], k=k, retriever=retriever), q)
-        run[str(q["id"])] = {"id": q["id"], "passages": [hit_json(h) for h in hits or []], **error_of(hits)}
-    return run
+    return {str(q["id"]): search_line(store, q, k=k, retriever=retriever) for q in questions}
 
 
 def run_ask(
@@ -147,19 +141,14 @@ def run_ask(
 ) -> tuple[dict[str, Record], dict[str, Any]]:
     """``ask --json`` lines keyed by id, and the :class:`index.model.Answer` records (the
     checks need the quotes' offsets and citations as records)."""
-    from qa.answer import answer
-    from qa.cli import Failed, guarded
-    from qa.render import answer_json
+    from qa.cli import ask_line
 
     records: dict[str, Record] = {}
     answers: dict[str, Any] = {}
     for q in questions:
         qid = str(q["id"])
-        result = guarded(lambda q=q: answer(store, q["question"], k=k, retriever=retriever), q)
-        if isinstance(result, Failed):
-            records[qid] = {"id": q["id"], "abstained": True, "quotes": [], "passages": [], "error": result.message}
-        else:
-            records[qid] = {"id": q["id"], **answer_json(result)}
+        records[qid], result = ask_line(store, q, k=k, retriever=retriever)
+        if result is not None:
             answers[qid] = result
     return records, answers
 
@@ -306,9 +295,11 @@ def check_answers(
         if not gold and not abstained:
             c = replace(c, answered_unanswerable=(*c.answered_unanswerable, qid))
         quotes = () if ans is None or ans.abstained else ans.quotes
+        # The gold quotes each quote answers, each text tokenised once.
+        judged = judge([qt.text for qt in quotes], gold)
         if gold:
-            top_ok = bool(quotes) and any(quote_answers(quotes[0].text, g) for g in gold)
-            any_ok = any(quote_answers(qt.text, g) for qt in quotes for g in gold)
+            top_ok = bool(judged) and bool(judged[0])
+            any_ok = any(judged)
             c = replace(c, top_quote_answers=c.top_quote_answers.add(top_ok),
                         any_quote_answers=c.any_quote_answers.add(any_ok))
         expected = meeting_expected(q) if gold else set()
@@ -327,7 +318,7 @@ def check_answers(
                     fail("page", qid, rank, qt, "the cited pages do not hold the quote")
             else:
                 c = replace(c, not_pdf=c.not_pdf + 1)
-            answering = [g for g in gold if quote_answers(qt.text, g)]
+            answering = [gold[i] for i in judged[rank - 1]]
             if expected and rank == 1:
                 ok = cit.meeting_date in expected
                 c = replace(c, meeting=c.meeting.add(ok))

@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any, Iterator
 
+from index.model import Filters
+
 EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_INDEX, EXIT_LOCKED = 0, 1, 2, 3, 4
 
 
@@ -36,8 +38,6 @@ def _open(args) -> Any:
 
 
 def _filters(args):
-    from index.model import Filters
-
     return Filters(
         committees=tuple(args.committee or ()),
         date_from=args.date_from,
@@ -167,8 +167,7 @@ def cmd_search(args) -> int:
     filters = _filters(args)
     if args.questions:
         for q in read_questions(args.questions):
-            hits = guarded(lambda q=q: index.search(q["question"], k=args.k, filters=filters, retriever=args.retriever), q)
-            _print_jsonl({"id": q["id"], "passages": [hit_json(h) for h in hits or []], **error_of(hits)})
+            _print_jsonl(search_line(index, q, k=args.k, retriever=args.retriever, filters=filters))
         return EXIT_OK
     if args.question is None:
         raise CliError("give a question, or --questions FILE", EXIT_USAGE)
@@ -193,11 +192,7 @@ def cmd_ask(args) -> int:
     filters = _filters(args)
     if args.questions:
         for q in read_questions(args.questions):
-            result = guarded(lambda q=q: answer(index, q["question"], k=args.k, filters=filters, retriever=args.retriever), q)
-            if isinstance(result, Failed):
-                _print_jsonl({"id": q["id"], "abstained": True, "quotes": [], "passages": [], "error": result.message})
-            else:
-                _print_jsonl({"id": q["id"], **answer_json(result)})
+            _print_jsonl(ask_line(index, q, k=args.k, retriever=args.retriever, filters=filters)[0])
         return EXIT_OK
     if args.question is None:
         raise CliError("give a question, or --questions FILE", EXIT_USAGE)
@@ -270,6 +265,27 @@ def guarded(fn, q):
 def error_of(result) -> dict:
     """The ``{"error": ...}`` a JSON line carries for a failed question, else nothing."""
     return {"error": result.message} if isinstance(result, Failed) else {}
+
+
+def search_line(store, q, *, k: int, retriever: str, filters: Filters = Filters()) -> dict:
+    """The ``search --questions --json`` line for one question record (``committee-qa
+    eval`` scores these very lines)."""
+    from qa.render import hit_json
+
+    hits = guarded(lambda: store.search(q["question"], k=k, filters=filters, retriever=retriever), q)
+    return {"id": q["id"], "passages": [hit_json(h) for h in hits or []], **error_of(hits)}
+
+
+def ask_line(store, q, *, k: int, retriever: str, filters: Filters = Filters()):
+    """The ``ask --questions --json`` line for one question record, and the Answer behind
+    it (None when the question itself failed)."""
+    from qa.answer import answer
+    from qa.render import answer_json
+
+    result = guarded(lambda: answer(store, q["question"], k=k, filters=filters, retriever=retriever), q)
+    if isinstance(result, Failed):
+        return {"id": q["id"], "abstained": True, "quotes": [], "passages": [], "error": result.message}, None
+    return {"id": q["id"], **answer_json(result)}, result
 
 
 def build_parser() -> argparse.ArgumentParser:
