@@ -37,7 +37,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -132,9 +132,9 @@ def dig(d: Any, *keys, default=None):
 
 def dense_depth(index) -> int:
     """How many sentence units dense search asks FAISS for (as qa.retrieve.dense_scores)."""
-    from qa.retrieve import CANDIDATES
+    from qa.retrieve import CANDIDATES, unit_depth
 
-    return min(len(index.units), max(8 * CANDIDATES, 400))
+    return unit_depth(len(index.units), CANDIDATES)
 
 
 def product_fns(index, retrievers=RETRIEVERS, ask: bool = True) -> dict[str, Callable[[str], Any]]:
@@ -179,7 +179,6 @@ def faiss_call(faiss_index, vectors: dict[str, np.ndarray], k: int) -> Callable[
 def breakdown(index, questions: list[str], vectors: dict[str, np.ndarray]) -> dict[str, Any]:
     """Where a hybrid search's time goes, stage by stage, with qa.retrieve's own functions;
     and the FAISS call alone with FAISS's default threads and with one thread."""
-    import faiss
 
     from qa.query import understand
     from qa.retrieve import CANDIDATES, bm25_scores, dedupe, dense_scores, run_hybrid
@@ -207,14 +206,13 @@ def breakdown(index, questions: list[str], vectors: dict[str, np.ndarray]) -> di
     timed, errors = round_robin(steps, questions, 1)
     out: dict[str, Any] = {name: timed.get(name) for name in steps}
     out.update({f"{k}_error": v for k, v in errors.items()})
-    threads = faiss.omp_get_max_threads()
+    # dense_scores left this thread on one FAISS thread: set each count explicitly.
+    threads = os.cpu_count() or 1
     call = faiss_call(index.faiss_index, vectors, dense_depth(index))
-    out["faiss_call"] = round_robin({"t": call}, questions, 1)[0]["t"]
-    faiss.omp_set_num_threads(1)
-    try:
+    with faiss_threads(threads):
+        out["faiss_call"] = round_robin({"t": call}, questions, 1)[0]["t"]
+    with faiss_threads(1):
         out["faiss_call_1_thread"] = round_robin({"t": call}, questions, 1)[0]["t"]
-    finally:
-        faiss.omp_set_num_threads(threads)
     out["faiss_threads"], out["faiss_depth"] = threads, dense_depth(index)
     return out
 
@@ -263,17 +261,15 @@ def measure_ann(index, questions: list[str], vectors: dict[str, np.ndarray], tru
     shipped_nprobe = ann.nprobe
     res: dict[str, Any] = {"build_s": round(time.perf_counter() - t, 1), "bytes": int(faiss.serialize_index(ann).nbytes),
                            "params": {"nlist": ann.nlist, "nprobe": shipped_nprobe}}
-    ann_index = replace(index, faiss_index=ann)
-    ann_index.__dict__["papers"] = {}
-    res["_built"] = ann  # written to disk as the store's own (bench_size drops it from the results)
-    fns = product_fns(ann_index, ("dense", "hybrid") if cfg.quick else ("dense", "hybrid", "rerank"))
+    index.faiss_index = ann  # kept: where IVF ships, write_index writes this one
+    fns = product_fns(index, ("dense", "hybrid") if cfg.quick else ("dense", "hybrid", "rerank"))
     depth = dense_depth(index)
     fns["faiss_call"] = faiss_call(ann, vectors, depth)
     timed, errors = round_robin(fns, questions, cfg.repeats)
     res.update(timed)
     res.update({f"{k}_error": v for k, v in errors.items()})
-    res["recall_dense_passages@10"] = recall([list(dense_scores(ann_index, vectors[q], None, 10)) for q in questions], truth["dense"])
-    res["overlap_hybrid@10"] = recall([[h.passage.id for h in search(ann_index, q, k=10, retriever="hybrid")] for q in questions], truth["hybrid"])
+    res["recall_dense_passages@10"] = recall([list(dense_scores(index, vectors[q], None, 10)) for q in questions], truth["dense"])
+    res["overlap_hybrid@10"] = recall([[h.passage.id for h in search(index, q, k=10, retriever="hybrid")] for q in questions], truth["hybrid"])
     res["recall_units@10"], res[f"recall_units@{depth}"] = {}, {}
     for share in NPROBE_SHARES:
         ann.nprobe = nprobe = max(1, ann.nlist // share)
@@ -313,9 +309,8 @@ def bench_size(size: int, material: Material, questions: list[str], vectors: dic
     peers, info = peer_fns(index, syn.tokens, vectors)
     syn.tokens = None
     log(f"{size:,} passages ({n_units:,} units): timing {', '.join(fns)} and the peers {', '.join(peers)}, interleaved")
-    with faiss_threads(1):
-        timed, errors = round_robin({**fns, **{f"peer:{k}": v for k, v in peers.items()}}, questions,
-                                    cfg.repeats if kind == "flat" else 1)
+    timed, errors = round_robin({**fns, **{f"peer:{k}": v for k, v in peers.items()}}, questions,
+                                cfg.repeats if kind == "flat" else 1)
     del peers
     res["flat"] = {k: timed.get(k) for k in fns} | {f"{k}_error": v for k, v in errors.items()}
     res["peers"] = {k[5:]: v for k, v in timed.items() if k.startswith("peer:")} | info
@@ -324,19 +319,15 @@ def bench_size(size: int, material: Material, questions: list[str], vectors: dic
         res["flat"]["breakdown"] = breakdown(index, questions, vectors)
         if size == cfg.serve_size:
             fns = product_fns(index, ("hybrid",))
-            with faiss_threads(1):
-                res["flat"]["profile"] = {name: profile(fn, questions) for name, fn in fns.items()}
+            res["flat"]["profile"] = {name: profile(fn, questions) for name, fn in fns.items()}
     if kind == "ivf" or (not cfg.quick and size >= cfg.ann_from):
         with faiss_threads(1):
             truth = ground_truth(index, questions, vectors)
         index.faiss_index = None  # free flat's copy of the vectors before IVF makes another
         gc.collect()
         log(f"{size:,} passages: building the IVF index over {n_units:,} units and timing it")
-        with faiss_threads(1):
+        with faiss_threads(1):  # the raw FAISS calls it times, as a search runs them
             res["ann"] = measure_ann(index, questions, vectors, truth, cfg)
-        built = res["ann"].pop("_built")
-        if kind == "ivf":
-            index.faiss_index = built  # what build_faiss ships at this size: write_version need not build it again
     res["peak_rss_mb_bench_process"] = peak_rss_mb()
 
     if size == cfg.serve_size and (cfg.serve or not cfg.quick):

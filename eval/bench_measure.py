@@ -131,8 +131,9 @@ def load_avg() -> list[float]:
 
 @contextmanager
 def faiss_threads(n: int):
-    """FAISS's OpenMP threads set to ``n`` for a block, then restored. Searches are timed on
-    1 thread, as ``qa.retrieve.open_index`` serves them; builds use every core, as ingest does."""
+    """FAISS's OpenMP threads set to ``n`` for a block, then restored: raw FAISS calls are
+    timed on 1 thread, as ``qa.retrieve`` searches (``_one_faiss_thread``); builds use every
+    core, as ingest does."""
     import faiss
 
     before = faiss.omp_get_max_threads()

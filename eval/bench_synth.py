@@ -100,11 +100,11 @@ def build_synthetic(
     import bm25s
 
     from index.embed import DEFAULT_MODEL
-    from index.store import build_ivf
+    from index.store import build_flat, build_ivf
     from index.tokens import bm25_tokens
     from qa.retrieve import Index
 
-    builders = {"flat": flat_index, "ivf": build_ivf, "none": lambda emb: None}
+    builders = {"flat": build_flat, "ivf": build_ivf, "none": lambda emb: None}
     if faiss_kind not in builders:
         raise ValueError(f"unknown faiss_kind {faiss_kind!r}; choose one of: {', '.join(builders)}")
     if not material.texts:
@@ -193,14 +193,6 @@ def perturbed_copies(vectors: np.ndarray, src: np.ndarray, noise: float, rng: np
         block /= np.linalg.norm(block, axis=1, keepdims=True)
         out[a:b] = block
     return out
-
-
-def flat_index(emb: np.ndarray):
-    import faiss
-
-    ix = faiss.IndexFlatIP(emb.shape[1])
-    ix.add(np.ascontiguousarray(emb, dtype=np.float32))
-    return ix
 
 
 def recall(found: list[list], truth: list[list]) -> float:

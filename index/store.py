@@ -261,13 +261,19 @@ def ivf_probes(nlist: int) -> int:
 
 def build_faiss(embeddings: np.ndarray):
     """Flat inner product while exact search is fast enough; an inverted file beyond."""
-    import faiss
 
     n, dim = embeddings.shape if embeddings.ndim == 2 and embeddings.size else (0, embeddings.shape[-1] if embeddings.ndim == 2 else 384)
     if n > ANN_ABOVE:
         return build_ivf(embeddings)
-    index = faiss.IndexFlatIP(dim)
-    if n:
+    return build_flat(embeddings, dim)
+
+
+def build_flat(embeddings: np.ndarray, dim: int | None = None):
+    """Exact inner-product search over the unit vectors."""
+    import faiss
+
+    index = faiss.IndexFlatIP(dim or embeddings.shape[1])
+    if len(embeddings):
         index.add(np.ascontiguousarray(embeddings, dtype=np.float32))
     return index
 

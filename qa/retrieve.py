@@ -260,6 +260,12 @@ def question_vector(index: Index, text: str) -> np.ndarray:
     return vec
 
 
+def unit_depth(n_units: int, n: int) -> int:
+    """How many sentence units dense search asks FAISS for to rank ``n`` passages: enough
+    that ``n`` distinct passages almost always come back."""
+    return min(n_units, max(8 * n, 400))
+
+
 BRUTE_FORCE_UNITS = 50_000  # a filter leaving fewer units than this scores them directly
 
 
@@ -269,8 +275,7 @@ def dense_scores(index: Index, vector: np.ndarray, mask: np.ndarray | None, n: i
         return {}
     _one_faiss_thread()
     owner = index.units[:, 0]
-    # Enough units that ``n`` distinct passages almost always come back.
-    depth = min(len(index.units), max(8 * n, 400))
+    depth = unit_depth(len(index.units), n)
     query = vector[None, :].astype(np.float32)
     unit_mask = None if mask is None else mask[owner]
     if unit_mask is not None and unit_mask.sum() <= BRUTE_FORCE_UNITS:
