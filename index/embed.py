@@ -56,8 +56,8 @@ class SentenceTransformerEmbedder:
     """A sentence-transformers model from a local folder, loaded on first use.
 
     ``name`` is what the index manifest records: the bundled model's name, or the folder's
-    name for another model. Loading and encoding are guarded by a lock so one instance can
-    be shared by threads (the app, concurrent queries).
+    name for another model. Loading and encoding hold one process-wide lock (``_TORCH_LOCK``),
+    so an instance can be shared by threads (the app, concurrent queries).
     """
 
     def __init__(self, model_path: str | Path | None = None, *, max_seq_length: int = 256) -> None:
@@ -66,7 +66,6 @@ class SentenceTransformerEmbedder:
         self.dim = 384 if model_path is None else 0
         self._max_seq_length = max_seq_length
         self._model = None
-        self._lock = threading.Lock()
 
     def _load(self):
         if self._model is None:
@@ -87,7 +86,7 @@ class SentenceTransformerEmbedder:
     def encode(self, texts: list[str], *, batch_size: int = 32, progress: bool = False) -> np.ndarray:
         import torch
 
-        with self._lock, _TORCH_LOCK:
+        with _TORCH_LOCK:
             model = self._load()
             if not texts:
                 return np.zeros((0, self.dim), dtype=np.float32)

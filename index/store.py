@@ -311,8 +311,21 @@ class UnitVectors:
     def __len__(self) -> int:
         return self.shape[0]
 
+    def _ids(self, rows) -> np.ndarray:
+        """Unit ids as numpy would index an array of them (slices, masks, negatives, bounds),
+        without building every id for the few rows a question reads."""
+        n = self.shape[0]
+        if isinstance(rows, slice):
+            return np.arange(*rows.indices(n))
+        ids = np.asarray(rows)
+        if ids.dtype == bool:
+            return np.arange(n)[ids]
+        if ids.size and (ids.min() < -n or ids.max() >= n):
+            raise IndexError(f"unit ids out of range for {n} units")
+        return np.where(ids < 0, ids + n, ids)
+
     def __getitem__(self, rows) -> np.ndarray:
-        ids = np.arange(self.shape[0])[rows]  # numpy's own indexing rules: negatives, masks, bounds
+        ids = self._ids(rows)
         if np.ndim(ids) == 0:
             return self.ivf.reconstruct(int(ids))
         if not len(ids):

@@ -267,6 +267,9 @@ def unit_depth(n_units: int, n: int) -> int:
 
 
 BRUTE_FORCE_UNITS = 50_000  # a filter leaving fewer units than this scores them directly
+# Rows of an inverted file are copied out of FAISS one by one: past a few thousand, its
+# selector search is faster (16% of 300k units: 3 ms against 32-61 ms gathered).
+BRUTE_FORCE_UNITS_IVF = 5_000
 
 
 def dense_scores(index: Index, vector: np.ndarray, mask: np.ndarray | None, n: int) -> dict[int, float]:
@@ -278,7 +281,8 @@ def dense_scores(index: Index, vector: np.ndarray, mask: np.ndarray | None, n: i
     depth = unit_depth(len(index.units), n)
     query = vector[None, :].astype(np.float32)
     unit_mask = None if mask is None else mask[owner]
-    if unit_mask is not None and unit_mask.sum() <= BRUTE_FORCE_UNITS:
+    limit = BRUTE_FORCE_UNITS if isinstance(index.embeddings, np.ndarray) else BRUTE_FORCE_UNITS_IVF
+    if unit_mask is not None and unit_mask.sum() <= limit:
         unit_ids = np.flatnonzero(unit_mask)
         sims = index.embeddings[unit_ids] @ vector
     else:

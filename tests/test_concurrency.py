@@ -117,7 +117,7 @@ def test_eight_threads_same_as_one_on_an_inverted_file_through_the_selector(tmp_
     for p in (SEFTON_UPDATE, SEFTON_SMALL):
         shutil.copyfile(p, papers / p.name)
     monkeypatch.setattr(store, "ANN_ABOVE", 10)
-    monkeypatch.setattr(retrieve, "BRUTE_FORCE_UNITS", 0)
+    monkeypatch.setattr(retrieve, "BRUTE_FORCE_UNITS_IVF", 0)
     ingest([papers], tmp_path / "index", HashingEmbedder(dim=64))
     assert type(open_index(tmp_path / "index", HashingEmbedder(dim=64)).faiss_index).__name__ == "IndexIVFFlat"
     run_concurrently(tmp_path / "index", HashingEmbedder(dim=64), rounds=2)
