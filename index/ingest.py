@@ -143,6 +143,19 @@ def learn_acronyms(passages: list[Passage]) -> dict[str, str]:
     return {a: c.most_common(1)[0][0] for a, c in seen.items()}
 
 
+def read_or_reason(item: tuple[Path, Path], limits: ReadLimits) -> tuple[Path, Paper | None, str]:
+    """A file read as a Paper, or why it could not be (one odd file must not stop the rest)."""
+    f, root = item
+    try:
+        return f, read_paper(f, root, limits), ""
+    except UnreadablePaper as err:
+        return f, None, err.reason
+    except OSError as err:
+        return f, None, f"could not be opened ({err.strerror or err})"
+    except Exception as err:  # noqa: BLE001 - reported as a skipped file
+        return f, None, f"could not be read ({type(err).__name__}: {err}); please report this file"
+
+
 def ingest(
     paths: list[Path],
     index_dir: Path,
@@ -211,20 +224,9 @@ def ingest(
             else:
                 to_read.append((f, root))
 
-        def read_one(item: tuple[Path, Path]) -> tuple[Path, Paper | None, str]:
-            f, root = item
-            try:
-                return f, read_paper(f, root, limits), ""
-            except UnreadablePaper as err:
-                return f, None, err.reason
-            except OSError as err:
-                return f, None, f"could not be opened ({err.strerror or err})"
-            except Exception as err:  # one odd file must not stop the other papers being indexed
-                return f, None, f"could not be read ({type(err).__name__}: {err}); please report this file"
-
         done = 0
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            for f, paper, reason in pool.map(read_one, to_read):
+            for f, paper, reason in pool.map(lambda item: read_or_reason(item, limits), to_read):
                 done += 1
                 tick("read", done, len(to_read))
                 if paper is None:

@@ -51,11 +51,11 @@ from index.ingest import (
     find_files,
     learn_acronyms,
     passage_units,
+    read_or_reason,
 )
 from index.ingest import _embed as _embed_units
 from index.model import Paper, Passage
-from index.pdfread import ReadLimits, UnreadablePaper
-from index.read import read_paper
+from index.pdfread import ReadLimits
 from index.store import IndexCorrupt, IndexLocked, IndexMismatch, IndexMissing
 
 SCHEMA_VERSION = 1
@@ -463,20 +463,6 @@ def embedder_dim(embedder: Embedder) -> int:
     if embedder.dim:
         return int(embedder.dim)
     return int(embedder.encode(["dimension probe"]).shape[1])
-
-
-def read_or_reason(item: tuple[Path, Path], limits: ReadLimits) -> tuple[Path, Paper | None, str]:
-    """A file read as a Paper, or why it could not be (one odd file must not stop the rest)."""
-    f, root = item
-    try:
-        paper = read_paper(f, root, limits)
-    except UnreadablePaper as err:
-        return f, None, err.reason
-    except OSError as err:
-        return f, None, f"could not be opened ({err.strerror or err})"
-    except Exception as err:  # noqa: BLE001
-        return f, None, f"could not be read ({type(err).__name__}: {err}); please report this file"
-    return f, paper, ""
 
 
 def ingest_pg(paths: list[Path], dsn: str, embedder: Embedder, *, prune: bool = False,

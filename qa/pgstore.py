@@ -215,7 +215,6 @@ class PgIndex:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self._vectors: dict[str, np.ndarray] = {}
         self._dfs: dict[str, tuple[int, int]] = {}
         self.last_sql: str = ""
 
@@ -351,16 +350,10 @@ class PgIndex:
         return path if path is not None and path.is_file() else None
 
     def question_vector(self, text: str) -> np.ndarray:
-        if self.embedder is None:
-            raise ValueError("this index was opened without an embedder; dense search needs one")
-        vec = self._vectors.get(text)
-        if vec is None:
-            vec = np.asarray(self.embedder.encode([text])[0], dtype=np.float32)
-            vec = vec / (np.linalg.norm(vec) or 1.0)
-            if len(self._vectors) > 512:
-                self._vectors.clear()
-            self._vectors[text] = vec
-        return vec
+        """As the embedded store's (one cache, which ``qa.answer`` reads too)."""
+        from qa.retrieve import question_vector
+
+        return question_vector(self, text)
 
     # --- search ----------------------------------------------------------------------
 
@@ -414,7 +407,8 @@ class PgIndex:
                                  scores={"indptr": np.concatenate([[0], np.cumsum(dfs)]).astype(np.int64)}),
             embedder=self.embedder,
         )
-        view.__dict__["_question_vectors"] = {query.expanded: self.question_vector(query.expanded)}
+        self.question_vector(query.expanded)
+        view.__dict__["_question_vectors"] = self.__dict__["_question_vectors"]
         return view
 
     def explain(self, question: str, k: int = 10, filters: Filters = Filters(), retriever: str = "hybrid") -> str:
