@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -59,29 +60,46 @@ def passage_units(index, passage_row: int) -> tuple[list[tuple[int, int]], np.nd
     return [(int(s) - p.start, int(e) - p.start) for _, s, e in index.units[rows]], index.embeddings[rows]
 
 
-def features(index, query, passage_row: int, qvec: np.ndarray, first: float) -> dict[str, float]:
+@dataclass(frozen=True)
+class QuestionSide:
+    """What the features need of the question, worked out once for all its candidates."""
+
+    wanted: tuple[str, ...]  # qa.answertype.answer_types
+    weights: dict[str, float]  # question token -> IDF
+    pairs: frozenset
+    numbers: frozenset
+
+    @classmethod
+    def of(cls, index, query) -> QuestionSide:
+        q_tokens = list(dict.fromkeys(bm25_tokens(query.expanded)))
+        q_words = bm25_tokens(query.text)
+        return cls(
+            wanted=answer_types(query.text),
+            weights={t: token_idf(index, t) for t in q_tokens},
+            pairs=frozenset(zip(q_words, q_words[1:])),
+            numbers=frozenset(n.strip(".,").replace(",", "") for n in NUMBER.findall(query.text) if not re.fullmatch(r"(19|20)\d\d", n)),
+        )
+
+
+def features(index, query, passage_row: int, qvec: np.ndarray, first: float, side: QuestionSide | None = None) -> dict[str, float]:
+    side = side or QuestionSide.of(index, query)
     p = index.passages[passage_row]
     spans, vecs = passage_units(index, passage_row)
     unit_sims = vecs @ qvec if len(spans) else np.zeros(1)
     sims = np.sort(unit_sims)[::-1]
     fit = 0.0
-    wanted = answer_types(query.text)
-    if wanted and len(spans):
+    if side.wanted and len(spans):
         s, e = spans[int(np.argmax(unit_sims))]
-        fit = type_match(wanted, p.text[s:e])
-    q_tokens = [t for t in dict.fromkeys(bm25_tokens(query.expanded))]
+        fit = type_match(side.wanted, p.text[s:e])
     p_tokens = bm25_tokens(p.search_text())
     p_set = set(p_tokens)
-    weights = {t: token_idf(index, t) for t in q_tokens}
+    weights = side.weights
     total = sum(weights.values()) or 1.0
     coverage = sum(w for t, w in weights.items() if t in p_set) / total
-    q_words = [w for w in bm25_tokens(query.text)]
-    q_pairs = {(a, b) for a, b in zip(q_words, q_words[1:])}
     p_pairs = set(zip(p_tokens, p_tokens[1:]))
-    bigrams = len(q_pairs & p_pairs) / len(q_pairs) if q_pairs else 0.0
-    q_numbers = {n.strip(".,").replace(",", "") for n in NUMBER.findall(query.text) if not re.fullmatch(r"(19|20)\d\d", n)}
+    bigrams = len(side.pairs & p_pairs) / len(side.pairs) if side.pairs else 0.0
     p_numbers = {n.strip(".,").replace(",", "") for n in NUMBER.findall(p.text)}
-    numbers = len(q_numbers & p_numbers) / len(q_numbers) if q_numbers else 0.0
+    numbers = len(side.numbers & p_numbers) / len(side.numbers) if side.numbers else 0.0
     return {
         "local": local_coverage(windows(p.text, spans), weights),
         "best": float(sims[0]),
@@ -134,7 +152,8 @@ def rerank(index, query, first_stage: list[tuple[int, float]], depth: int = 30) 
         return first_stage
     qvec = question_vector(index, query.expanded)
     top = head[0][1] or 1.0
-    rescored = [(row, rerank_score(features(index, query, row, qvec, score / top))) for row, score in head]
+    side = QuestionSide.of(index, query)
+    rescored = [(row, rerank_score(features(index, query, row, qvec, score / top, side))) for row, score in head]
     rescored.sort(key=lambda rs: -rs[1])
     floor = rescored[-1][1]
     return rescored + [(row, floor - 1 - n) for n, (row, _) in enumerate(tail)]
