@@ -194,7 +194,7 @@ def chunk_paper(paper: Paper) -> list[Passage]:
 
     passages: list[Passage] = []
     for start, end, sec, context, is_table in pieces:
-        start, end = _trim(text, start, end)
+        start, end = strip_span(text, start, end)
         if end <= start:
             continue
         body = text[start:end]
@@ -268,7 +268,8 @@ def _merge_small(pieces, text: str, hard_breaks: set[int]):
     return forward[::-1]
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """``text[start:end]`` without the whitespace at either end, as offsets."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():

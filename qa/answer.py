@@ -21,7 +21,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from index.chunk import WORD, sentence_units
+from index.chunk import WORD, sentence_units, strip_span
 from index.model import Answer, Citation, Filters, Hit, Passage, Quote
 from index.tokens import bm25_tokens
 from qa.answertype import answer_types, type_match
@@ -65,19 +65,21 @@ class Candidate:
     score: float
 
 
-def _unit_spans(store, passage: Passage) -> list[tuple[int, int]]:
-    rows = _rows(store).get(passage.id)
-    if rows is not None and hasattr(store, "unit_rows"):
-        return [(int(store.units[u, 1]), int(store.units[u, 2])) for u in store.unit_rows(rows)]
-    return [(passage.start + s, passage.start + e) for s, e in sentence_units(passage.text, 0, len(passage.text), passage.is_table)]
-
-
-def _unit_vectors(store, passage: Passage, spans: list[tuple[int, int]]) -> np.ndarray:
+def _units(store, passage: Passage) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """A passage's sentence units as offsets into its paper's text, and their vectors: the
+    index's own (qa.rerank.passage_units), or split and embedded here for a store that keeps
+    no per-passage units."""
     row = _rows(store).get(passage.id)
     if row is not None and hasattr(store, "unit_rows"):
-        return store.embeddings[store.unit_rows(row)]
+        from qa.rerank import passage_units
+
+        spans, vectors = passage_units(store, row)
+        return [(passage.start + s, passage.start + e) for s, e in spans], vectors
+    spans = [(passage.start + s, passage.start + e) for s, e in sentence_units(passage.text, 0, len(passage.text), passage.is_table)]
+    if not spans:
+        return spans, np.zeros((0, 0), dtype=np.float32)
     texts = [" ".join(passage.text[s - passage.start : e - passage.start].split()) for s, e in spans]
-    return store.embedder.encode(texts)
+    return spans, store.embedder.encode(texts)
 
 
 def _rows(store) -> dict[str, int]:
@@ -141,10 +143,10 @@ def _candidates(
     out: list[Candidate] = []
     for rank, hit in enumerate(hits[:PASSAGES_READ]):
         p = hit.passage
-        spans = _unit_spans(store, p)
+        spans, vectors = _units(store, p)
         if not spans:
             continue
-        sims = _unit_vectors(store, p, spans) @ qvec
+        sims = vectors @ qvec
         paper = _paper(store, p.source)
         for i, sim in enumerate(sims.tolist()):
             s0, e0 = spans[i]
@@ -171,11 +173,7 @@ def _on_one_page(paper, start: int, end: int, anchor_start: int, anchor_end: int
             best, overlap = span, shared
     if best is None:
         return start, end
-    lo, hi = max(start, best.start), min(end, best.end)
-    while lo < hi and paper.text[lo].isspace():
-        lo += 1
-    while hi > lo and paper.text[hi - 1].isspace():
-        hi -= 1
+    lo, hi = strip_span(paper.text, max(start, best.start), min(end, best.end))
     return (lo, hi) if lo < hi else (start, end)
 
 

@@ -20,9 +20,11 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from index.model import Answer, Filters
+from index.tokens import STOP_WORDS
 
 KIND_WORDS = {
     "minutes": "minutes",
@@ -110,13 +112,9 @@ def _narrowing(message: str, committees: list[str], filters: Filters) -> tuple[s
     return " ".join(text.split()).strip(" ,.;"), filters, narrowed
 
 
-# Words that shape a question rather than say what it is about.
-QUESTION_WORDS = {
-    "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "many", "much", "did", "does",
-    "do", "was", "were", "is", "are", "will", "would", "could", "should", "can", "has", "have", "had", "the",
-    "a", "an", "of", "in", "on", "for", "to", "and", "or", "about", "at", "by", "with", "from", "this", "that",
-    "they", "them", "it", "there", "their", "its", "be", "been", "any", "some", "our", "we", "us", "tell", "me",
-}
+# Words that shape a question rather than say what it is about: the stop words, and the
+# few more a question is phrased with.
+QUESTION_WORDS = STOP_WORDS | {"many", "much", "some", "tell", "me", "us", "whose", "why"}
 SUBSTITUTE = re.compile(r"^(?:and what about|what about|how about|what of|same for|and|also)\s+", re.IGNORECASE)
 
 
@@ -206,9 +204,9 @@ def ask(
     this answer alongside the conversation's own, but is not kept in the conversation."""
     from qa.answer import answer
     from qa.query import BadQuestion
-    from qa.retrieve import NoMatchingPassages
+    from qa.retrieve import NoMatchingPassages, rarity
 
-    resolved = resolve(conv, message, store.committees, getattr(store, "rarity", None))
+    resolved = resolve(conv, message, store.committees, partial(rarity, store) if hasattr(store, "idf") else None)
     if not resolved.question:
         raise BadQuestion("there is no earlier question to narrow: ask a question first")
     filters = resolved.filters.both(within)

@@ -299,18 +299,10 @@ class PgIndex:
         return self._df(token)[0] > 0
 
     def idf(self, token: str) -> float:
-        """BM25 inverse document frequency of a stemmed word, as the embedded store's."""
+        """BM25 inverse document frequency of a stemmed word, as the embedded store's (0 for
+        one the papers never use: it cannot be matched, so it weighs nothing)."""
         df, n = self._df(token)
-        return math.log(1 + (n - df + 0.5) / (df + 0.5))
-
-    def rarity(self, word: str) -> float:
-        """How specific a word is in these papers (qa.chat picks the word a follow-up
-        replaces by it): its IDF, a word they never use counting as rarest."""
-        tokens = bm25_tokens(word)
-        if not tokens:
-            return 0.0
-        df, n = self._df(tokens[0])
-        return self.idf(tokens[0]) if df else math.log(1 + n + 0.5)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5)) if df else 0.0
 
     @property
     def manifest(self) -> dict[str, Any]:

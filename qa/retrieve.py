@@ -62,6 +62,16 @@ class HybridSettings:
     rerank_depth: int = 30
 
 
+def rarity(store, word: str) -> float:
+    """How specific ``word`` is in the papers of ``store`` (either engine): the IDF of its
+    stem, a word they never use counting as rarest of all. qa.chat picks by it the word a
+    follow-up's new topic replaces."""
+    tokens = bm25_tokens(word)
+    if not tokens:
+        return 0.0
+    return store.idf(tokens[0]) if store.knows(tokens[0]) else math.inf
+
+
 class PassageStore(Protocol):
     """What the rest of the code needs from an index, whichever engine holds it
     (the embedded folder here, PostgreSQL in qa.pgstore)."""
@@ -109,17 +119,11 @@ class Index:
     ) -> list[Hit]:
         return search(self, question, k=k, filters=filters, retriever=retriever)
 
-    def rarity(self, word: str) -> float:
-        """How specific a word is in these papers: its BM25 inverse document frequency (a
-        word they never use counts as rarest)."""
+    def idf(self, token: str) -> float:
+        """BM25 inverse document frequency of a stemmed word (0 for one the papers never use)."""
         from qa.rerank import token_idf
 
-        tokens = bm25_tokens(word)
-        if not tokens:
-            return 0.0
-        if tokens[0] not in self.bm25.vocab_dict:
-            return math.log(1 + len(self.passages) + 0.5)
-        return token_idf(self, tokens[0])
+        return token_idf(self, token)
 
     def knows(self, token: str) -> bool:
         """Whether a (stemmed) word occurs anywhere in the indexed papers."""

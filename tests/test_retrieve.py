@@ -2,6 +2,7 @@
 with the deterministic HashingEmbedder (the real model is exercised in test_integration.py)."""
 
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from index.embed import HashingEmbedder
 from index.ingest import ingest, learn_acronyms
 from index.model import Filters, Passage
 from index.store import IndexMismatch, IndexMissing, current_version, ivf_lists, ivf_probes
+from index.tokens import bm25_tokens
 from qa import retrieve
 from qa.fusion import convex, fusion, minmax, rrf
 from qa.retrieve import NoMatchingPassages, dense_scores, open_index, question_vector, search
@@ -308,3 +310,15 @@ def test_faiss_searches_on_one_thread_in_whichever_thread_asks(built):
     worker.start()
     worker.join()
     assert seen == [1]
+
+
+def test_rarity_is_the_idf_of_the_stem_and_a_word_never_used_is_rarest(built):
+    _, index_dir, _ = built
+    index = open_index(index_dir, HashingEmbedder(64))
+    n = len(index.passages)
+    df = sum("adopt" in bm25_tokens(p.search_text()) for p in index.passages)
+    assert 0 < df < n
+    # "Adopted" stems to "adopt": BM25's IDF of that stem, counted by hand over the passages.
+    assert retrieve.rarity(index, "Adopted") == pytest.approx(math.log(1 + (n - df + 0.5) / (df + 0.5)))
+    assert retrieve.rarity(index, "potholes") == math.inf and index.idf("pothol") == 0.0
+    assert retrieve.rarity(index, "the") == 0.0  # a stop word has no stem to weigh
