@@ -419,10 +419,26 @@ def test_cli_table_two_runs_and_errors(tmp_path, capsys):
 # --- the worked examples in the docstrings ------------------------------------------------
 
 
-@pytest.mark.parametrize("module", ["eval.relevance", "eval.metrics", "eval.significance", "eval.report"])
+@pytest.mark.parametrize("module", ["eval.relevance", "eval.metrics", "eval.significance", "eval.report", "eval.abstention_signals"])
 def test_docstring_examples(module):
     import doctest
     import importlib
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_abstention_signals_by_hand():
+    from eval.abstention_signals import Evidence, auc, best_threshold
+
+    def q(answerable, closest):
+        return Evidence(answerable, closest, 0.0, 0.0, 0.0, 1.0)
+
+    # Answerable .8 .7 .6 .3, unanswerable .65 .5: of the 8 pairs the answerable one is
+    # higher in .8>.65, .8>.5, .7>.65, .7>.5, .6>.5 — 5 of 8.
+    rows = [q(True, 0.8), q(True, 0.7), q(True, 0.6), q(True, 0.3), q(False, 0.65), q(False, 0.5)]
+    assert auc(rows, "closest") == pytest.approx(5 / 8)
+    # Abstaining below .6 catches .5 (1 of 2) and wrongly abstains on .3 (1 of 4); any higher
+    # threshold also takes .6 (2 of 4 answerable), over the 25% allowed.
+    assert best_threshold(rows, "closest", 0.25) == (0.6, 0.5, 0.25)
+    assert best_threshold(rows, "closest", 0.0) == (float("-inf"), 0.0, 0.0)
