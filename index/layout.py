@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from index.model import AgendaItem
+from index.model import AgendaItem, Span
 
 MONTHS = {
     m: i + 1
@@ -279,6 +279,28 @@ def find_minutes_starts(text: str) -> list[MinutesStart]:
         if found:
             starts.append(MinutesStart(offset=m.start(), meeting_date=found))
     return starts
+
+
+# ModernGov's printed minutes head each minute with its number and title, then the agenda
+# item it takes: "86. Minutes of the Meeting held on 9th January 2025\n(Item 3)". A title
+# may wrap over three lines, and blank lines may stand before "(Item N)".
+_MINUTE_ITEM = re.compile(
+    r"^[ \t]*(\d{1,4})\.[ \t]+(\S[^\n]{1,160}?(?:\n[ \t]*[^\s(][^\n]{0,160}?){0,2})[ \t]*(?:\n[ \t]*)+"
+    r"\(Item[ \t]+(\d{1,3}[A-Za-z]?(?:\.\d{1,2})?)\)[ \t]*$",
+    re.MULTILINE,
+)
+
+
+def minute_items(text: str) -> list[Span]:
+    r"""The agenda item each stretch of printed minutes takes (value: its number; label: its
+    title), from one minute's heading to the next.
+
+    >>> [(s.start, s.end, s.value, s.label) for s in minute_items("84. Apologies\n(Item 1)\nNone.\n85. Draft Revenue\nBudget 2025-26\n\n(Item 2)\n")]
+    [(0, 29, '1', 'Apologies'), (29, 72, '2', 'Draft Revenue Budget 2025-26')]
+    """
+    found = list(_MINUTE_ITEM.finditer(text))
+    ends = [m.start() for m in found[1:]] + [len(text)]
+    return [Span(m.start(), end, m.group(3), " ".join(m.group(2).split())) for m, end in zip(found, ends)]
 
 
 def dates_named(text: str) -> list[str]:

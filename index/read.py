@@ -341,6 +341,10 @@ def build_paper(segments: list[Segment], *, source: str, fmt: str, content_hash:
     meeting_date = layout.find_meeting_date(text) or layout.date_from_path(path.stem) or layout.date_from_path(str(path.parent))
     kind = layout.find_kind(text, path.name, has_stamps, agenda)
     records = _minutes_records(text, kind, meeting_date, item_spans, agenda)
+    if not item_spans:
+        # No agenda to place the text under: printed minutes still say which item each
+        # minute takes ("86. Minutes of the Meeting held on 9th January 2025 (Item 3)").
+        item_spans = layout.minute_items(text)
     return Paper(
         source=source,
         doc=path.stem,

@@ -72,3 +72,12 @@ def test_kinds():
     assert find_kind("MINUTES of a meeting of the Cabinet held", "m.pdf", False, ()) == "minutes"
     assert find_kind("Appendix G\nReserves Policy", "Appendix G - Reserves Policy.pdf", False, ()) == "appendix"
     assert find_kind("CABINET MEMBER UPDATE REPORT Overview", "u.txt", False, ()) == "update"
+
+
+def test_docstring_examples():
+    import doctest
+
+    import index.layout
+
+    result = doctest.testmod(index.layout)
+    assert result.attempted >= 3 and result.failed == 0

@@ -73,6 +73,30 @@ def test_kent_printed_minutes_pdf():
     assert not paper.text.startswith("1")
 
 
+def test_printed_minutes_cite_the_agenda_item_each_minute_takes():
+    """ModernGov minutes have no agenda to place the text under, but each minute names its
+    item: "86. Minutes of the Meeting held on 9th January 2025 / (Item 3)"."""
+    paper = read_paper(KENT_MINUTES)
+    assert [(s.value, s.label) for s in paper.items[:3]] == [
+        ("1", "Apologies"),
+        ("2", "Declarations of Interest"),
+        ("3", "Minutes of the Meeting held on 9th January 2025"),
+    ]
+    # Minute 90's title wraps over three lines of the PDF.
+    assert ("7", "24/00109 - Transfer the 18-25 section of the Strengthening Independence Service from the "
+            "Children Young People and Education Directorate to the Adult Social Care and Health Directorate") in [
+        (s.value, s.label) for s in paper.items]
+    passages = chunk_paper(paper)
+    resolved = next(p for p in passages if "were a correct record" in p.text)
+    assert (resolved.agenda_item, resolved.item_title) == ("3", "Minutes of the Meeting held on 9th January 2025")
+    # The attendance list before the first minute belongs to no item, and no passage runs
+    # from one minute into the next.
+    assert passages[0].agenda_item is None and "PRESENT" in passages[0].text
+    for p in passages:
+        item = next((s for s in paper.items if s.start <= p.start < s.end), None)
+        assert item is None or p.end <= item.end
+
+
 def test_sentence_on_a_known_pdf_page_is_cited_on_that_page():
     passages = chunk_paper(read_paper(KENT_MINUTES))
     holding = [p for p in passages if "additional £9 million" in " ".join(p.text.split())]
