@@ -142,10 +142,12 @@ def test_browser_question_gets_a_quote_card(server: str, tmp_path: Path) -> None
 
     with browser_page() as page:
         card = ask_in_page(page, server, IMPROVEMENT_BOARD)
+        # Streamlit draws a card's text before its buttons: wait for the button (raising if
+        # it never shows), then read the whole card.
+        card.get_by_role("button", name="Add to briefing").wait_for(state="visible", timeout=30_000)
         text = card.inner_text()
         assert "The Improvement Board has convened four times since the last Group meeting and is now held monthly." in text
         assert f"{OVERVIEW} · meeting of 16 November 2021 · 004_ef26fe128a3892ff.txt" in text
-        assert card.get_by_role("button", name="Add to briefing").is_visible()
         card.get_by_text("Show in paper").click()
         highlighted = card.locator("strong", has_text="now held monthly")
         highlighted.first.wait_for(timeout=30_000)
