@@ -140,7 +140,9 @@ def committee_from_path(parts: tuple[str, ...]) -> str | None:
 _MEETING_DATE_PATTERNS = [
     re.compile(r"^\s*DATE:\s*(.+)$", re.MULTILINE),
     re.compile(r"Date of Meeting:\s*([^\n]+)", re.IGNORECASE),
-    re.compile(r"MINUTES of (?:a|the) meeting.{0,300}?\bon\s+((?:\w+day,?\s+)?\d{1,2}(?:st|nd|rd|th)?\s+\w+,?\s+\d{4})", re.IGNORECASE | re.DOTALL),
+    # "MINUTES" in the capitals a heading is printed in: an agenda's "Minutes of the Meeting
+    # held on 9th January 2025" names an earlier meeting, not this one.
+    re.compile(r"(?-i:MINUTES) of (?:a|the) meeting.{0,300}?\bon\s+((?:\w+day,?\s+)?\d{1,2}(?:st|nd|rd|th)?\s+\w+,?\s+\d{4})", re.IGNORECASE | re.DOTALL),
     re.compile(r"^\s*To:\s+.{0,80}?[–\-,]\s*(\d{1,2}(?:st|nd|rd|th)?\s+\w+,?\s+\d{4})", re.MULTILINE),
     re.compile(rf"^\s*[A-Z][A-Z&' ()]+\s+[–\-]\s+({_DAY_RE},?\s+\d{{1,2}}\s+\w+,?\s+\d{{4}})", re.MULTILINE | re.IGNORECASE),
     re.compile(r"UPDATE REPORT.{0,200}?(\d{1,2}\s+\w+\s+\d{4})", re.IGNORECASE | re.DOTALL),

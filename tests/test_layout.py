@@ -81,3 +81,13 @@ def test_docstring_examples():
 
     result = doctest.testmod(index.layout)
     assert result.attempted >= 3 and result.failed == 0
+
+
+def test_an_agenda_is_dated_by_its_own_meeting_not_the_minutes_it_lists():
+    head = (
+        "AGENDA\n\nCABINET\n\nThursday, 30th January, 2025, at 10.00 am Ask for: Georgina Little\n"
+        "UNRESTRICTED ITEMS\n1. Apologies\n3. Minutes of the Meeting held on 9th January 2025 (Pages 1 - 10)\n"
+    )
+    assert find_meeting_date(head) == "2025-01-30"
+    # Printed minutes' own heading, in capitals, still dates them.
+    assert find_meeting_date("MINUTES of a meeting of the Cabinet held in the Council Chamber on Thursday, 9 January 2025.") == "2025-01-09"
