@@ -22,9 +22,10 @@ from typing import Callable
 
 import numpy as np
 
+from index import layout
 from index.chunk import chunk_paper, is_row_line, row_header, sentence_units
 from index.embed import Embedder
-from index.model import Paper, Passage
+from index.model import AgendaItem, Paper, Passage
 from index.pdfread import ReadLimits, UnreadablePaper
 from index.read import SUPPORTED_SUFFIXES, read_paper
 from index.store import (
@@ -255,6 +256,7 @@ def ingest(
             else:
                 all_passages.extend(chunk_paper(paper))
         _inherit_meeting(new_papers, all_passages)
+        _inherit_item(new_papers, all_passages)
         t2 = time.perf_counter()
 
         units, unit_texts = passage_units(all_passages)
@@ -308,6 +310,33 @@ def _inherit_meeting(papers: dict[str, Paper], passages: list[Passage]) -> None:
             meeting_date=p.meeting_date or (date[0][0] if date else None),
             pack_date=p.pack_date or (date[0][0] if date else None),
         )
+
+
+def _inherit_item(papers: dict[str, Paper], passages: list[Passage]) -> None:
+    """A paper filed in a meeting's folder beside that meeting's agenda (councils publish
+    each item's report, appendices and decision as files of their own) takes the agenda
+    item its file name points to (index.layout.item_named_by), when it has none itself."""
+    # The PostgreSQL ingest passes papers already stored as summaries without an agenda.
+    with_agenda = [p for p in papers.values() if getattr(p, "agenda", ())]
+    agendas: dict[tuple[str, str | None], tuple[AgendaItem, ...]] = {}
+    for paper in sorted(with_agenda, key=lambda p: (p.kind != "agenda", -len(p.agenda), p.source)):
+        key = (str(Path(paper.source).parent), paper.meeting_date)
+        agendas.setdefault(key, paper.agenda)
+    if not agendas:
+        return
+    found: dict[str, AgendaItem | None] = {}
+    for i, p in enumerate(passages):
+        if p.agenda_item is not None:
+            continue
+        paper = papers.get(p.source)
+        if paper is None or getattr(paper, "agenda", ()) or getattr(paper, "items", ()):
+            continue
+        if p.source not in found:
+            agenda = agendas.get((str(Path(p.source).parent), paper.meeting_date), ())
+            found[p.source] = layout.item_named_by(Path(p.source).stem, agenda) if agenda else None
+        item = found[p.source]
+        if item is not None:
+            passages[i] = replace(p, agenda_item=item.number, item_title=item.title)
 
 
 def _embed(

@@ -257,6 +257,57 @@ def item_for_page(agenda: tuple[AgendaItem, ...], printed_page: int) -> AgendaIt
     return None
 
 
+# --- papers filed beside their meeting's agenda -------------------------------------
+
+_ITEM_IN_NAME = re.compile(r"\bItem\s+(\d{1,3}[A-Za-z]?)\b", re.IGNORECASE)
+# Decision numbers: "24/00108" on the agenda, "24-00108" or "2400108" in file names.
+_DECISION_NUMBER = re.compile(r"(?<!\d)(\d{2})[/\-]?(\d{5})(?!\d)")
+_NAME_WORD = re.compile(r"[a-z0-9]+")
+_NAME_STOP = frozenset("a an and at for in of on the to with by from".split())
+# Share of an item title's words a file name must repeat to be taken for that item.
+NAME_REPEATS_TITLE = 0.75
+
+
+def _name_words(text: str) -> set[str]:
+    return {w for w in _NAME_WORD.findall(text.lower()) if w not in _NAME_STOP}
+
+
+def item_named_by(file_stem: str, agenda: tuple[AgendaItem, ...]) -> AgendaItem | None:
+    """The agenda item a paper filed beside its meeting's agenda belongs to, from its file
+    name: the item it names ("Item 7 - Supplementary - ..."), the one whose title has its
+    decision number ("24-00108 - Appendix" for "24/00108 - Revenue and Capital Budget ..."),
+    or the one whose title it repeats. None when the name says nothing sure
+    ("Appendix A Capital Investment Summary").
+
+    >>> agenda = (AgendaItem("3", "Minutes of the Meeting held on 9th January 2025"),
+    ...           AgendaItem("5", "24/00108 - Revenue and Capital Budget Monitoring Report"))
+    >>> [item_named_by(n, agenda).number for n in ("Item 5 - Supplementary", "24-00108 - Appendix - NOV 2024-25",
+    ...                                              "Minutes of the meeting held on 9th January 2025")]
+    ['5', '5', '3']
+    >>> item_named_by("Appendix A Capital Investment Summary", agenda) is None
+    True
+    """
+    by_number = {item.number: item for item in agenda}
+    named = _ITEM_IN_NAME.search(file_stem)
+    if named and named.group(1) in by_number:
+        return by_number[named.group(1)]
+    numbers = {a + b for a, b in _DECISION_NUMBER.findall(file_stem)}
+    if numbers:
+        carrying = [item for item in agenda if numbers & {a + b for a, b in _DECISION_NUMBER.findall(item.title)}]
+        if len(carrying) == 1:
+            return carrying[0]
+    words = _name_words(file_stem)
+    shares = []
+    for item in agenda:
+        title = _name_words(item.title)
+        if len(title) >= 3:
+            shares.append((len(title & words) / len(title), item))
+    shares.sort(key=lambda s: -s[0])
+    if shares and shares[0][0] >= NAME_REPEATS_TITLE and (len(shares) == 1 or shares[1][0] < shares[0][0]):
+        return shares[0][1]
+    return None
+
+
 # --- minutes inside papers -----------------------------------------------------------
 
 @dataclass(frozen=True)

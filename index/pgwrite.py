@@ -46,6 +46,7 @@ from index.ingest import (
     IngestReport,
     Progress,
     _file_hash,
+    _inherit_item,
     _inherit_meeting,
     embed_key,
     find_files,
@@ -527,7 +528,8 @@ class _PgIngest:
     cache: dict[str, np.ndarray] = field(default_factory=dict)  # embed_key → unit vector
     seen: set[str] = field(default_factory=set)
     # Papers by folder (of their source), stored or just read: an appendix takes its meeting
-    # from the papers filed beside it (index.ingest._inherit_meeting).
+    # and its agenda item from the papers filed beside it (index.ingest._inherit_meeting,
+    # _inherit_item).
     siblings: dict[str, dict[str, Any]] = field(default_factory=lambda: defaultdict(dict))
     total: int = 0
     done: int = 0
@@ -574,6 +576,7 @@ class _PgIngest:
         t1 = time.perf_counter()
         passages = chunk_paper(paper)
         _inherit_meeting(siblings, passages)
+        _inherit_item(siblings, passages)
         t2 = time.perf_counter()
         old = self.known.get(paper.source)
         if old is not None:

@@ -322,3 +322,32 @@ def test_rarity_is_the_idf_of_the_stem_and_a_word_never_used_is_rarest(built):
     assert retrieve.rarity(index, "Adopted") == pytest.approx(math.log(1 + (n - df + 0.5) / (df + 0.5)))
     assert retrieve.rarity(index, "potholes") == math.inf and index.idf("pothol") == 0.0
     assert retrieve.rarity(index, "the") == 0.0  # a stop word has no stem to weigh
+
+
+def test_papers_filed_beside_the_agenda_take_the_item_their_file_names_point_to(tmp_path):
+    """Kent publishes each item's report, decision and appendices as files beside the
+    agenda frontsheet: '24-00108 - Revenue and Capital ...' is item 5, '24/00108 - Revenue
+    and Capital Budget Monitoring Report – November 2024-25' on the agenda."""
+    meeting = REPO / "samples" / "kent" / "cabinet" / "2025-01-30"
+    folder = tmp_path / "papers" / "cabinet" / "2025-01-30"
+    folder.mkdir(parents=True)
+    names = [
+        "Agenda frontsheet 30th-Jan-2025 10.00 Cabinet.pdf",
+        "24-00108 - Revenue and Capital Budget Monitoring Report November 2024-25.pdf",
+        "24-00096 - PRoD.pdf",
+        "Appendix I Budget Risk Register 22.01.25.pdf",
+    ]
+    for name in names:
+        shutil.copy(meeting / name, folder / name)
+    ingest([tmp_path / "papers"], tmp_path / "idx", HashingEmbedder(64))
+    index = open_index(tmp_path / "idx", HashingEmbedder(64))
+
+    def items(stem):
+        return {(p.agenda_item, p.item_title) for p in index.passages if p.doc == stem}
+
+    assert items("24-00108 - Revenue and Capital Budget Monitoring Report November 2024-25") == {
+        ("5", "24/00108 - Revenue and Capital Budget Monitoring Report – November 2024-25")
+    }
+    assert items("24-00096 - PRoD") == {("9", "24/00096 - Commissioning Plan for Education Provision in Kent 2025-29")}
+    # Nothing in an appendix's name says which item it belongs to: it is left without one.
+    assert {item for item, _ in items("Appendix I Budget Risk Register 22.01.25")} == {None}
