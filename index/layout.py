@@ -236,7 +236,7 @@ def parse_agenda(text: str) -> tuple[AgendaItem, ...]:
             continue
         items[number] = AgendaItem(number=number, title=title.replace("**", ""), first_page=first, last_page=last)
     if not items:
-        return ()
+        return _agenda_without_pages(joined)
     # Items without pages ("1. Apologies for Absence") sit in the same list, before the last
     # entry with pages or just after it.
     spans = [m.span() for m in _AGENDA_ENTRY.finditer(joined)]
@@ -248,6 +248,37 @@ def parse_agenda(text: str) -> tuple[AgendaItem, ...]:
         if number not in items and int(re.match(r"\d+", number).group()) <= highest + 2:
             items[number] = AgendaItem(number=number, title=m.group(2).replace("**", "").strip())
     return tuple(sorted(items.values(), key=lambda it: (int(re.match(r"\d+", it.number).group()), it.number)))
+
+
+# An agenda heading printed on its own line, letter-spaced or not: "AGENDA", "A G E N D A".
+_AGENDA_HEADING = re.compile(r"^[ \t]*A[ \t]?G[ \t]?E[ \t]?N[ \t]?D[ \t]?A[ \t]*$", re.MULTILINE)
+
+
+def _agenda_without_pages(text: str) -> tuple[AgendaItem, ...]:
+    r"""A frontsheet whose items have no page ranges yet ("3. English Devolution White Paper
+    - To follow"): the items numbered 1, 2, 3, ... in turn under an AGENDA heading. Without
+    the heading a numbered list is as likely a report's paragraphs.
+
+    >>> [(i.number, i.title) for i in _agenda_without_pages("A G E N D A\n1. Apologies for Absence\n\n2. Declarations of Interests\nin items on the agenda\n\n3. English Devolution White Paper\n- To follow\n5. Not next")]
+    [('1', 'Apologies for Absence'), ('2', 'Declarations of Interests in items on the agenda'), ('3', 'English Devolution White Paper')]
+    """
+    heading = _AGENDA_HEADING.search(text)
+    if heading is None:
+        return ()
+    items: list[AgendaItem] = []
+    for m in _AGENDA_PLAIN.finditer(text, heading.end()):
+        if m.group(1) != str(len(items) + 1):
+            break
+        title = m.group(2).replace("**", "").strip()
+        # A title wrapped onto the very next line ("... or Other\nSignificant Interests ...").
+        more = _TITLE_GOES_ON.match(text, m.end())
+        if more:
+            title = f"{title} {more.group(1).strip()}"
+        items.append(AgendaItem(number=m.group(1), title=title))
+    return tuple(items) if len(items) >= 2 else ()
+
+
+_TITLE_GOES_ON = re.compile(r"\n[ \t]*([A-Za-z][^\n]{0,120})")
 
 
 def item_for_page(agenda: tuple[AgendaItem, ...], printed_page: int) -> AgendaItem | None:

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from index.chunk import chunk_paper
+from index.layout import item_named_by
 from index.pdfread import UnreadablePaper
 from index.read import read_paper
 
@@ -15,6 +16,7 @@ PACK_2017 = SEFTON / "001_92f4cf0ba82fb1ac.txt"
 PLAN = SEFTON / "003_ad821aef673912d9.txt"
 KENT_MINUTES = REPO / "tests" / "data" / "kent-cabinet-printed-minutes-2025-01-30.pdf"
 PACK_2023_PDF = REPO / "tests" / "data" / "sefton-000-pack-2023-01-31.pdf"
+KENT_FRONTSHEET = REPO / "tests" / "data" / "kent-county-council-frontsheet-2025-01-09.pdf"
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +97,25 @@ def test_printed_minutes_cite_the_agenda_item_each_minute_takes():
     for p in passages:
         item = next((s for s in paper.items if s.start <= p.start < s.end), None)
         assert item is None or p.end <= item.end
+
+
+def test_a_frontsheet_without_page_ranges_still_lists_its_items():
+    """Kent's extraordinary County Council agenda: items under a letter-spaced "A G E N D A",
+    no page ranges ("- To follow"), one title wrapped over two lines."""
+    paper = read_paper(KENT_FRONTSHEET)
+    assert paper.kind == "agenda" and paper.meeting_date == "2025-01-09"
+    assert [(a.number, a.title) for a in paper.agenda] == [
+        ("1", "Apologies for Absence"),
+        ("2", "Declarations of Disclosable Pecuniary Interests or Other Significant Interests in items on the agenda"),
+        ("3", "English Devolution White Paper"),
+    ]
+    # The papers filed beside it point to item 3 by name; the appendices do not.
+    named = {stem: item_named_by(stem, paper.agenda) for stem in (
+        "Devolution White Paper - County Council Report - FINAL",
+        "Item 3 Supplement - English Devolution White Paper report 09th-Jan-2025 10.00 County Council",
+        "Appendix A - 16.12.24 Ministerial Letter",
+    )}
+    assert [item.number if item else None for item in named.values()] == ["3", "3", None]
 
 
 def test_sentence_on_a_known_pdf_page_is_cited_on_that_page():
