@@ -141,9 +141,12 @@ def _candidates(
     q_tokens = set(bm25_tokens(question_text))
     q_types = answer_types(question_text)
     out: list[Candidate] = []
-    for rank, hit in enumerate(hits[:PASSAGES_READ]):
+    read = hits[:PASSAGES_READ]
+    # The PostgreSQL store hands over the stored units of all the passages read in one query.
+    stored = store.units_for([hit.passage for hit in read]) if hasattr(store, "units_for") else {}
+    for rank, hit in enumerate(read):
         p = hit.passage
-        spans, vectors = _units(store, p)
+        spans, vectors = stored.get(p.id) or _units(store, p)
         if not spans:
             continue
         sims = vectors @ qvec

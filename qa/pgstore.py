@@ -403,6 +403,25 @@ class PgIndex:
         view.__dict__["_question_vectors"] = self.__dict__["_question_vectors"]
         return view
 
+    def units_for(self, passages: list[Passage]) -> dict[str, tuple[list[tuple[int, int]], np.ndarray]]:
+        """The stored sentence units of ``passages`` (offsets into their papers) and their
+        vectors, by passage id, in one query: an answer reads these rather than embedding
+        the sentences of the passages it reads again."""
+        if not passages:
+            return {}
+        found = self._execute(
+            """SELECT p.id, u.start_char, u.end_char, u.embedding::text
+               FROM passages p JOIN units u ON u.pid = p.pid
+               WHERE p.id = ANY (%s) ORDER BY p.id, u.start_char""",
+            ([p.id for p in passages],),
+        )
+        spans: dict[str, list[tuple[int, int]]] = {}
+        vectors: dict[str, list[np.ndarray]] = {}
+        for pid, start, end, vector in found:
+            spans.setdefault(pid, []).append((int(start), int(end)))
+            vectors.setdefault(pid, []).append(parse_vector(vector))
+        return {pid: (spans[pid], np.stack(vectors[pid])) for pid in spans}
+
     def explain(self, question: str, k: int = 10, filters: Filters = Filters(), retriever: str = "hybrid") -> str:
         """EXPLAIN (ANALYZE, BUFFERS) of the statement a search runs, for tuning."""
         sql, params, _ = self._plan(question, k, filters, retriever)

@@ -538,6 +538,29 @@ def test_ingest_and_open_dispatch_on_the_location(server, tmp_path):
         pg.close()
 
 
+def test_an_answer_reads_the_stored_sentence_vectors_instead_of_embedding_again(two_papers, tmp_path):
+    from qa.answer import answer
+
+    class Counting(HashingEmbedder):
+        texts = 0
+
+        def encode(self, texts, **kw):
+            Counting.texts += len(texts)
+            return super().encode(texts, **kw)
+
+    question = "How many children were waiting to be adopted in November?"
+    with open_pg(two_papers[0], Counting(dim=64)) as idx:
+        result = answer(idx, question)
+    assert result.quotes and Counting.texts == 1  # the question, and not one sentence more
+    # The same units and vectors the folder store keeps: the same quotes, in the same order.
+    from qa.retrieve import open_index
+    from qa.stores import ingest_into
+
+    ingest_into(tmp_path / "folder", [SAMPLES / n for n in TWO], EMB)
+    folder = open_index(tmp_path / "folder", EMB)
+    assert [q.text for q in result.quotes] == [q.text for q in answer(folder, question).quotes]
+
+
 def test_answers_and_conversations_work_on_the_pg_store(index):
     from qa.answer import answer
     from qa.chat import Conversation, ask
