@@ -233,8 +233,10 @@ class PgIndex:
         self.close()
 
     def refresh(self) -> None:
-        """Re-read committees and acronyms (after an ingest into the same database)."""
+        """Re-read committees and acronyms, and forget the document frequencies read so far
+        (after an ingest into the same database)."""
         self.committees, self.acronyms = _committees(self.conn), _acronyms(self.conn)
+        self._dfs.clear()
 
     def _execute(self, sql: str, params: dict[str, Any] | tuple = ()) -> list[tuple]:
         import psycopg

@@ -561,6 +561,20 @@ def test_an_answer_reads_the_stored_sentence_vectors_instead_of_embedding_again(
     assert [q.text for q in result.quotes] == [q.text for q in answer(folder, question).quotes]
 
 
+def test_refresh_sees_what_an_ingest_into_the_same_database_added(server):
+    dsn = new_database(server)
+    ingest_pg([SAMPLES / TWO[0]], dsn, EMB)
+    with open_pg(dsn, EMB) as idx:
+        before = idx.idf("adopt")
+        ingest_pg([SAMPLES / "001_92f4cf0ba82fb1ac.txt"], dsn, EMB)
+        assert idx.idf("adopt") == before  # read once, kept
+        idx.refresh()
+        with psycopg.connect(dsn) as conn:
+            n = conn.execute("SELECT count(*) FROM passages").fetchone()[0]
+            df = conn.execute("SELECT count(*) FROM passages WHERE tsv @@ 'adopt'::tsquery").fetchone()[0]
+        assert idx.idf("adopt") == pytest.approx(math.log(1 + (n - df + 0.5) / (df + 0.5))) != before
+
+
 def test_answers_and_conversations_work_on_the_pg_store(index):
     from qa.answer import answer
     from qa.chat import Conversation, ask
