@@ -295,6 +295,21 @@ class PgIndex:
             self._dfs[token] = found
         return found
 
+    def _read_dfs(self, tokens: list[str]) -> None:
+        """Document frequencies of all of ``tokens`` not yet read, in one round trip."""
+        missing = [t for t in dict.fromkeys(tokens) if t not in self._dfs]
+        if not missing:
+            return
+        rows = self._execute(
+            """SELECT q.lexeme, coalesce(l.df, 0), s.passages
+               FROM unnest(%s::text[]) AS q(lexeme) LEFT JOIN lexicon l ON l.lexeme = q.lexeme CROSS JOIN text_stats s""",
+            (missing,),
+        )
+        if len(self._dfs) + len(rows) > 4096:
+            self._dfs.clear()
+        for token, df, n in rows:
+            self._dfs[token] = (max(0, int(df)), int(n))
+
     def knows(self, token: str) -> bool:
         """Whether a (stemmed) word occurs anywhere in the indexed papers (qa.answer's
         "the papers never mention ...")."""
@@ -391,7 +406,9 @@ class PgIndex:
         units = np.array([(row_of[r[0]], r[1], r[2]) for r in found], dtype=np.int64).reshape(-1, 3)
         vectors = (np.stack([parse_vector(r[3]) for r in found]) if found
                    else np.zeros((0, self.meta["dim"]), dtype=np.float32))
-        tokens = [t for t in dict.fromkeys(bm25_tokens(query.expanded)) if self._df(t)[0] > 0]
+        asked = list(dict.fromkeys(bm25_tokens(query.expanded)))
+        self._read_dfs(asked + [""])  # "" counts the passages
+        tokens = [t for t in asked if self._df(t)[0] > 0]
         dfs = [self._df(t)[0] for t in tokens]
         view = RerankView(
             passages=CorpusRows(passages, self._df("")[1]),  # any lookup also counts the passages

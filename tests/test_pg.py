@@ -575,6 +575,16 @@ def test_refresh_sees_what_an_ingest_into_the_same_database_added(server):
         assert idx.idf("adopt") == pytest.approx(math.log(1 + (n - df + 0.5) / (df + 0.5))) != before
 
 
+def test_a_reranked_search_reads_its_words_document_frequencies_in_one_query(two_papers):
+    with open_pg(two_papers[0], EMB) as idx:
+        statements = []
+        execute = idx._execute
+        idx._execute = lambda sql, params=(): statements.append(sql) or execute(sql, params)
+        idx.search("How many children were adopted and how many are still waiting for a family?", k=5, retriever="rerank")
+    # The search itself, the candidates' units, and the eight question words' frequencies.
+    assert len(statements) == 3, statements
+
+
 def test_answers_and_conversations_work_on_the_pg_store(index):
     from qa.answer import answer
     from qa.chat import Conversation, ask
