@@ -216,6 +216,7 @@ class PgIndex:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._dfs: dict[str, tuple[int, int]] = {}
+        self._admitted: dict[Filters, int] = {}  # passages each recent filter admits (capped)
         self.last_sql: str = ""
 
     # --- lifecycle -------------------------------------------------------------------
@@ -233,10 +234,11 @@ class PgIndex:
         self.close()
 
     def refresh(self) -> None:
-        """Re-read committees and acronyms, and forget the document frequencies read so far
-        (after an ingest into the same database)."""
+        """Re-read committees and acronyms, and forget the document frequencies and filter
+        counts read so far (after an ingest into the same database)."""
         self.committees, self.acronyms = _committees(self.conn), _acronyms(self.conn)
         self._dfs.clear()
+        self._admitted.clear()
 
     def _execute(self, sql: str, params: dict[str, Any] | tuple = ()) -> list[tuple]:
         import psycopg
@@ -458,10 +460,16 @@ class PgIndex:
         where, params = filter_sql(filters)
         exact = False
         if where:
-            admitted = self._execute(
-                f"SELECT count(*) FROM (SELECT 1 FROM passages p WHERE {where} LIMIT %(cap)s) s",
-                params | {"cap": self.exact_below + 1},
-            )[0][0]
+            # A session asks question after question under the same sidebar filters.
+            admitted = self._admitted.get(filters)
+            if admitted is None:
+                admitted = self._execute(
+                    f"SELECT count(*) FROM (SELECT 1 FROM passages p WHERE {where} LIMIT %(cap)s) s",
+                    params | {"cap": self.exact_below + 1},
+                )[0][0]
+                if len(self._admitted) >= 16:
+                    self._admitted.clear()
+                self._admitted[filters] = admitted
             if admitted == 0:
                 raise NoMatchingPassages(
                     "no indexed passage matches these filters (committee, dates, kind or paper); widen or clear them"

@@ -585,6 +585,20 @@ def test_a_reranked_search_reads_its_words_document_frequencies_in_one_query(two
     assert len(statements) == 3, statements
 
 
+def test_a_filter_is_counted_once_per_session_of_questions(two_papers):
+    with open_pg(two_papers[0], EMB) as idx:
+        statements = []
+        execute = idx._execute
+        idx._execute = lambda sql, params=(): statements.append(sql) or execute(sql, params)
+        only = Filters(committees=("Overview and Scrutiny Committee (Children's Services and Safeguarding)",))
+        for q in ("How many children were adopted?", "What about fostering?"):
+            assert idx.search(q, k=3, filters=only, retriever="hybrid")
+        assert sum("count(*)" in sql for sql in statements) == 1
+        idx.refresh()
+        idx.search("How many children were adopted?", k=3, filters=only, retriever="hybrid")
+        assert sum("count(*)" in sql for sql in statements) == 2  # counted again after a refresh
+
+
 def test_answers_and_conversations_work_on_the_pg_store(index):
     from qa.answer import answer
     from qa.chat import Conversation, ask
