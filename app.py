@@ -121,10 +121,20 @@ def get_library(location: str, version: str, model: str | None) -> Library:
 
 
 def current_library() -> Library:
-    from qa.stores import version_of
+    from qa.stores import is_postgres_url, version_of
 
     location = index_location()
-    return get_library(location, version_of(location), model_spec())
+    # A folder's version is a symlink read; PostgreSQL's takes a connection and a query, so on
+    # every rerun it is asked at most every few seconds (an ingest elsewhere shows that late).
+    version = _database_version(location) if is_postgres_url(location) else version_of(location)
+    return get_library(location, version, model_spec())
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def _database_version(location: str) -> str:
+    from qa.stores import version_of
+
+    return version_of(location)
 
 
 def publish_pdfs(idx: Index, folder: Path) -> dict[str, str]:
@@ -681,6 +691,7 @@ def ingest_uploads(lib: Library | None, files: list[tuple[str, bytes]]) -> list[
         return lines + [UploadLine("error", f"The papers were not added: {err}")]
     bar.progress(1.0, text="Done")
     get_library.clear()  # every session opens the new version on its next run
+    _database_version.clear()
     by_name = {p.name: original for p, original in saved.items()}
     for source in report.added + report.updated:
         lines.append(UploadLine("ok", f"{by_name.get(source, source)}: added"))

@@ -736,7 +736,7 @@ def test_the_latency_bench_loads_and_times_a_synthetic_index(server, tmp_path):
 
 def test_the_app_asks_a_postgresql_store(two_papers, monkeypatch, tmp_path):
     """COMMITTEE_QA_STORE points the app at the database: a question gets cited quotes, the
-    sidebar counts the papers, and an ingest elsewhere is picked up on the next run."""
+    sidebar counts the papers, and the database has a version to key the open store by."""
     from streamlit.testing.v1 import AppTest
 
     from qa.stores import version_of
