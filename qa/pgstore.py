@@ -287,14 +287,8 @@ class PgIndex:
         lexicon holds the same stems as the embedded store's BM25 vocabulary."""
         found = self._dfs.get(token)
         if found is None:
-            row = self._execute(
-                "SELECT coalesce((SELECT df FROM lexicon WHERE lexeme = %s), 0), (SELECT passages FROM text_stats)",
-                (token,),
-            )[0]
-            found = (max(0, int(row[0])), int(row[1]))
-            if len(self._dfs) > 4096:
-                self._dfs.clear()
-            self._dfs[token] = found
+            self._read_dfs([token])
+            found = self._dfs[token]
         return found
 
     def _read_dfs(self, tokens: list[str]) -> None:
