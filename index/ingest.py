@@ -37,6 +37,7 @@ from index.store import (
     load_embeddings,
     load_papers,
     load_passages,
+    load_unit_keys,
     read_manifest,
     verify_files,
     write_version,
@@ -196,10 +197,12 @@ def ingest(
                     "ingest into a new --index folder, or use the same --model"
                 )
             passages = load_passages(version)
-            vectors = load_embeddings(version)
-            _, old_texts = passage_units(passages)
-            for text, vec in zip(old_texts, vectors):
-                cache[embed_key(text)] = vec
+            # Each vector under the key of the text it was made from. A version written
+            # before units carried their keys is embedded again: today's chunking may cut
+            # or head its units differently, and pairing by position would mismatch them.
+            keys = load_unit_keys(version)
+            if keys is not None:
+                cache.update(zip(keys, load_embeddings(version)))
             for p in passages:
                 old_passages.setdefault(p.source, []).append(p)
             for paper in load_papers(version):
@@ -260,7 +263,8 @@ def ingest(
         t2 = time.perf_counter()
 
         units, unit_texts = passage_units(all_passages)
-        vectors = _embed(unit_texts, embedder, cache, report, tick)
+        unit_keys = [embed_key(t) for t in unit_texts]
+        vectors = _embed(unit_keys, unit_texts, embedder, cache, report, tick)
         t3 = time.perf_counter()
 
         papers = [new_papers[s] for s in sorted(new_papers)]
@@ -275,6 +279,7 @@ def ingest(
             acronyms=learn_acronyms(all_passages),
             originals=originals,
             paths=paths_by_source,
+            unit_keys=unit_keys,
         )
         t4 = time.perf_counter()
     report.papers = len(papers)
@@ -340,14 +345,15 @@ def _inherit_item(papers: dict[str, Paper], passages: list[Passage]) -> None:
 
 
 def _embed(
+    keys: list[str],
     texts: list[str],
     embedder: Embedder,
     cache: dict[str, np.ndarray],
     report: IngestReport,
     tick: Progress,
 ) -> np.ndarray:
-    """Vectors for the unit texts: from the cache, else from the model, each distinct text once."""
-    keys = [embed_key(t) for t in texts]
+    """Vectors for the unit texts (``keys``: their embed_key): from the cache, else from the
+    model, each distinct text once."""
     todo: dict[str, str] = {}
     for key, text in zip(keys, texts):
         if key not in cache and key not in todo:

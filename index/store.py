@@ -139,9 +139,12 @@ def write_version(
     originals: dict[str, Path],
     paths: dict[str, str] | None = None,
     faiss_index=None,
+    unit_keys: list[str] | None = None,
 ) -> Path:
     """Write a complete new version and swap it in. Call inside :func:`writer_lock`.
-    ``faiss_index``: one already built over ``embeddings`` by :func:`build_faiss` (else built here)."""
+    ``faiss_index``: one already built over ``embeddings`` by :func:`build_faiss` (else built here).
+    ``unit_keys``: each unit's embedded text's key (index.ingest.embed_key), so the next ingest
+    reuses a vector only for the very text it was made from."""
     import bm25s
     import faiss
 
@@ -159,6 +162,8 @@ def write_version(
                 f.write(json.dumps(paper_to_json(paper), ensure_ascii=False) + "\n")
         np.save(tmp / "embeddings.npy", np.ascontiguousarray(embeddings, dtype=np.float32), allow_pickle=False)
         np.save(tmp / "units.npy", np.ascontiguousarray(units, dtype=np.int64), allow_pickle=False)
+        if unit_keys is not None:
+            np.save(tmp / "unit_keys.npy", keys_array(unit_keys), allow_pickle=False)
         if faiss_index is not None and faiss_index.ntotal != len(embeddings):
             raise ValueError(f"the FAISS index given holds {faiss_index.ntotal} vectors, not the {len(embeddings)} embeddings")
         faiss.write_index(build_faiss(embeddings) if faiss_index is None else faiss_index, str(tmp / "dense.faiss"))
@@ -408,3 +413,26 @@ def load_embeddings(version: Path, *, mapped: bool = False) -> np.ndarray:
 
 def load_units(version: Path) -> np.ndarray:
     return np.load(version / "units.npy", allow_pickle=False)
+
+
+def load_unit_keys(version: Path) -> list[str] | None:
+    """The key of the text each unit's vector was made from; None for a version written
+    before units carried their keys."""
+    path = version / "unit_keys.npy"
+    if not path.exists():
+        return None
+    return keys_of(np.load(path, allow_pickle=False))
+
+
+def keys_array(keys: list[str]) -> np.ndarray:
+    """Hex SHA-1 keys as raw bytes, a row of 20 each (numpy's "S" strings would drop a key's
+    trailing zero bytes).
+
+    >>> keys_of(keys_array(["ab" * 19 + "00"])) == ["ab" * 19 + "00"]
+    True
+    """
+    return np.frombuffer(b"".join(bytes.fromhex(k) for k in keys), dtype=np.uint8).reshape(-1, 20)
+
+
+def keys_of(array: np.ndarray) -> list[str]:
+    return [row.tobytes().hex() for row in array]

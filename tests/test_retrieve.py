@@ -351,3 +351,29 @@ def test_papers_filed_beside_the_agenda_take_the_item_their_file_names_point_to(
     assert items("24-00096 - PRoD") == {("9", "24/00096 - Commissioning Plan for Education Provision in Kent 2025-29")}
     # Nothing in an appendix's name says which item it belongs to: it is left without one.
     assert {item for item, _ in items("Appendix I Budget Risk Register 22.01.25")} == {None}
+
+
+def test_reingest_reuses_a_vector_only_for_the_text_it_was_made_from(tmp_path, monkeypatch):
+    """Chunking that heads a table row differently (say a newer release) keeps the same
+    units in the same places but embeds other texts: their old vectors must not be reused."""
+    import index.ingest as ingest_module
+
+    papers = tmp_path / "papers"
+    papers.mkdir()
+    table = "Table 6.2 Tax base changes\nDistrict Taxbase % change\nAshford 49,832.00 49,332.00 -1.00%\nDover 38,000.00 38,500.00 1.30%\n"
+    (papers / "taxbase.txt").write_text("Cabinet budget report.\n\n" + table)
+    emb = HashingEmbedder(64)
+    ingest([papers], tmp_path / "idx", emb)
+    monkeypatch.setattr(ingest_module, "row_header", lambda text, offset, fallback="": "Another heading")
+    report = ingest([papers], tmp_path / "idx", emb)
+    assert report.embedded == 2  # the two rows, now read under another heading
+    idx = open_index(tmp_path / "idx", emb)
+    _, texts = ingest_module.passage_units(idx.passages)
+    assert np.allclose(np.asarray(idx.embeddings[np.arange(len(texts))]), emb.encode(texts))
+    # Unchanged, nothing is embedded again.
+    assert ingest([papers], tmp_path / "idx", emb).embedded == 0
+
+
+def test_unit_keys_keep_their_trailing_zero_bytes():
+    key = "ab" * 19 + "00"  # as numpy bytes strings ("S20") it would come back 19 bytes long
+    assert store.keys_of(store.keys_array([key, "00" * 20])) == [key, "00" * 20]
