@@ -582,9 +582,10 @@ class _PgIngest:
         if old is not None:
             _load_cache(self.conn, old.paper_id, self.cache)
         units, texts = passage_units(passages)
-        vectors = self._vectors(texts)
+        keys = [embed_key(t) for t in texts]
+        vectors = self._vectors(keys, texts)
         t3 = time.perf_counter()
-        paper_id = _write_paper(self.conn, paper, f, passages, units, [embed_key(t) for t in texts], vectors, old)
+        paper_id = _write_paper(self.conn, paper, f, passages, units, keys, vectors, old)
         self.timings["chunk"] += t2 - t1
         self.timings["embed"] += t3 - t2
         self.timings["write"] += time.perf_counter() - t3
@@ -595,12 +596,12 @@ class _PgIngest:
         if len(self.cache) > 200_000:
             self.cache.clear()
 
-    def _vectors(self, texts: list[str]) -> np.ndarray:
+    def _vectors(self, keys: list[str], texts: list[str]) -> np.ndarray:
         """Unit length, so inner product is cosine; each distinct text embedded once."""
         if not texts:
             return np.zeros((0, embedder_dim(self.embedder)), dtype=np.float32)
         part = IngestReport()
-        vectors = _embed_units(texts, self.embedder, self.cache, part, self.tick)
+        vectors = _embed_units(keys, texts, self.embedder, self.cache, part, self.tick)
         self.report.embedded += part.embedded
         self.report.reused += part.reused
         self.report.words_embedded += part.words_embedded
