@@ -286,25 +286,24 @@ class PgIndex:
         keeps. PostgreSQL's English stemmer is the Snowball one index.tokens uses, so the
         lexicon holds the same stems as the embedded store's BM25 vocabulary."""
         found = self._dfs.get(token)
-        if found is None:
-            self._read_dfs([token])
-            found = self._dfs[token]
-        return found
+        return found if found is not None else self._read_dfs([token])[token]
 
-    def _read_dfs(self, tokens: list[str]) -> None:
-        """Document frequencies of all of ``tokens`` not yet read, in one round trip."""
-        missing = [t for t in dict.fromkeys(tokens) if t not in self._dfs]
-        if not missing:
-            return
-        rows = self._execute(
-            """SELECT q.lexeme, coalesce(l.df, 0), s.passages
-               FROM unnest(%s::text[]) AS q(lexeme) LEFT JOIN lexicon l ON l.lexeme = q.lexeme CROSS JOIN text_stats s""",
-            (missing,),
-        )
-        if len(self._dfs) + len(rows) > 4096:
-            self._dfs.clear()
-        for token, df, n in rows:
-            self._dfs[token] = (max(0, int(df)), int(n))
+    def _read_dfs(self, tokens: list[str]) -> dict[str, tuple[int, int]]:
+        """``_df`` of each of ``tokens``; those not read before in one round trip. Returns
+        them itself: another thread may clear the shared cache at any moment."""
+        known = {t: self._dfs.get(t) for t in dict.fromkeys(tokens)}
+        missing = [t for t, found in known.items() if found is None]
+        if missing:
+            rows = self._execute(
+                """SELECT q.lexeme, coalesce(l.df, 0), s.passages
+                   FROM unnest(%s::text[]) AS q(lexeme) LEFT JOIN lexicon l ON l.lexeme = q.lexeme CROSS JOIN text_stats s""",
+                (missing,),
+            )
+            if len(self._dfs) + len(rows) > 4096:
+                self._dfs.clear()
+            for token, df, n in rows:
+                known[token] = self._dfs[token] = (max(0, int(df)), int(n))
+        return known
 
     def knows(self, token: str) -> bool:
         """Whether a (stemmed) word occurs anywhere in the indexed papers (qa.answer's
@@ -402,12 +401,11 @@ class PgIndex:
         units = np.array([(row_of[r[0]], r[1], r[2]) for r in found], dtype=np.int64).reshape(-1, 3)
         vectors = (np.stack([parse_vector(r[3]) for r in found]) if found
                    else np.zeros((0, self.meta["dim"]), dtype=np.float32))
-        asked = list(dict.fromkeys(bm25_tokens(query.expanded)))
-        self._read_dfs(asked + [""])  # "" counts the passages
-        tokens = [t for t in asked if self._df(t)[0] > 0]
-        dfs = [self._df(t)[0] for t in tokens]
+        known = self._read_dfs(bm25_tokens(query.expanded) + [""])  # "" counts the passages
+        tokens = [t for t, (df, _) in known.items() if t and df > 0]
+        dfs = [known[t][0] for t in tokens]
         view = RerankView(
-            passages=CorpusRows(passages, self._df("")[1]),  # any lookup also counts the passages
+            passages=CorpusRows(passages, known[""][1]),
             units=units,
             embeddings=vectors,
             bm25=SimpleNamespace(vocab_dict={t: i for i, t in enumerate(tokens)},
