@@ -337,7 +337,9 @@ def _inherit_item(papers: dict[str, Paper], passages: list[Passage]) -> None:
         if paper is None or getattr(paper, "agenda", ()) or getattr(paper, "items", ()):
             continue
         if p.source not in found:
-            agenda = agendas.get((str(Path(p.source).parent), paper.meeting_date), ())
+            # The passage's pack date: a paper with no date of its own has just taken its
+            # siblings' (_inherit_meeting).
+            agenda = agendas.get((str(Path(p.source).parent), p.pack_date or paper.meeting_date), ())
             found[p.source] = layout.item_named_by(Path(p.source).stem, agenda) if agenda else None
         item = found[p.source]
         if item is not None:
