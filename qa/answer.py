@@ -65,29 +65,14 @@ class Candidate:
     score: float
 
 
-def _units(store, passage: Passage) -> tuple[list[tuple[int, int]], np.ndarray]:
-    """A passage's sentence units as offsets into its paper's text, and their vectors: the
-    index's own (qa.rerank.passage_units), or split and embedded here for a store that keeps
-    no per-passage units."""
-    row = _rows(store).get(passage.id)
-    if row is not None and hasattr(store, "unit_rows"):
-        from qa.rerank import passage_units
-
-        spans, vectors = passage_units(store, row)
-        return [(passage.start + s, passage.start + e) for s, e in spans], vectors
+def _split_and_embed(store, passage: Passage) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """A passage's sentence units (offsets into its paper) and their vectors, for a store
+    that keeps no units of its own to hand over (``units_for``)."""
     spans = [(passage.start + s, passage.start + e) for s, e in sentence_units(passage.text, 0, len(passage.text), passage.is_table)]
     if not spans:
         return spans, np.zeros((0, 0), dtype=np.float32)
     texts = [" ".join(passage.text[s - passage.start : e - passage.start].split()) for s, e in spans]
     return spans, store.embedder.encode(texts)
-
-
-def _rows(store) -> dict[str, int]:
-    cached = store.__dict__.get("_passage_rows")
-    if cached is None:
-        cached = {p.id: i for i, p in enumerate(getattr(store, "passages", []))}
-        store.__dict__["_passage_rows"] = cached
-    return cached
 
 
 def _coverage(question_tokens: set[str], text: str) -> float:
@@ -142,11 +127,12 @@ def _candidates(
     q_types = answer_types(question_text)
     out: list[Candidate] = []
     read = hits[:PASSAGES_READ]
-    # The PostgreSQL store hands over the stored units of all the passages read in one query.
+    # The units each store keeps, with their vectors: the folder's from its arrays, the
+    # PostgreSQL store's in one query.
     stored = store.units_for([hit.passage for hit in read]) if hasattr(store, "units_for") else {}
     for rank, hit in enumerate(read):
         p = hit.passage
-        spans, vectors = stored.get(p.id) or _units(store, p)
+        spans, vectors = stored.get(p.id) or _split_and_embed(store, p)
         if not spans:
             continue
         sims = vectors @ qvec

@@ -107,6 +107,21 @@ class Index:
         return np.arange(self._unit_starts[passage_row], self._unit_starts[passage_row + 1])
 
     @cached_property
+    def _row_of(self) -> dict[str, int]:
+        return {p.id: i for i, p in enumerate(self.passages)}
+
+    def units_for(self, passages: list[Passage]) -> dict[str, tuple[list[tuple[int, int]], np.ndarray]]:
+        """The sentence units of ``passages`` (offsets into their papers) and their vectors,
+        by passage id (qa.answer reads the sentences of the passages it quotes from)."""
+        out = {}
+        for p in passages:
+            row = self._row_of.get(p.id)
+            if row is not None:
+                rows = self.unit_rows(row)
+                out[p.id] = ([(int(s), int(e)) for _, s, e in self.units[rows]], self.embeddings[rows])
+        return out
+
+    @cached_property
     def committees(self) -> list[str]:
         return sorted({p.committee for p in self.passages if p.committee})
 
