@@ -160,6 +160,16 @@ class CorpusRows(Sequence):
         return self.corpus_size
 
 
+def _grouped_units(rows: list[tuple]) -> dict[Any, tuple[list[tuple[int, int]], np.ndarray]]:
+    """Rows of (key, start, end, vector text) as {key: (spans in order, their vectors)}."""
+    spans: dict[Any, list[tuple[int, int]]] = {}
+    vectors: dict[Any, list[np.ndarray]] = {}
+    for key, start, end, vector in sorted(rows, key=lambda r: (r[0], r[1])):
+        spans.setdefault(key, []).append((int(start), int(end)))
+        vectors.setdefault(key, []).append(parse_vector(vector))
+    return {key: (spans[key], np.stack(vectors[key])) for key in spans}
+
+
 @dataclass
 class RerankView:
     """The first stage's candidates laid out as qa.rerank reads an embedded Index: their
@@ -217,6 +227,7 @@ class PgIndex:
         self._lock = threading.Lock()
         self._dfs: dict[str, tuple[int, int]] = {}
         self._admitted: dict[Filters, int] = {}  # passages each recent filter admits (capped)
+        self._units_seen: dict[str, tuple[list[tuple[int, int]], np.ndarray]] = {}  # by passage id
         self.last_sql: str = ""
 
     # --- lifecycle -------------------------------------------------------------------
@@ -234,11 +245,12 @@ class PgIndex:
         self.close()
 
     def refresh(self) -> None:
-        """Re-read committees and acronyms, and forget the document frequencies and filter
-        counts read so far (after an ingest into the same database)."""
+        """Re-read committees and acronyms, and forget the document frequencies, filter
+        counts and sentence units read so far (after an ingest into the same database)."""
         self.committees, self.acronyms = _committees(self.conn), _acronyms(self.conn)
         self._dfs.clear()
         self._admitted.clear()
+        self._units_seen.clear()
 
     def _execute(self, sql: str, params: dict[str, Any] | tuple = ()) -> list[tuple]:
         import psycopg
@@ -392,15 +404,18 @@ class PgIndex:
 
     def rerank_view(self, query: Query, pids: list[int], passages: list[Passage], head: list[int]) -> RerankView:
         """What qa.rerank reads for the candidate rows ``head`` (``pids[row]`` in the database)."""
-        row_of = {pids[row]: row for row in head}
-        found = self._execute(
+        by_pid = _grouped_units(self._execute(
             "SELECT pid, start_char, end_char, embedding::text FROM units WHERE pid = ANY (%s)",
             ([pids[row] for row in head],),
-        )
-        found.sort(key=lambda r: (row_of[r[0]], r[1]))
-        units = np.array([(row_of[r[0]], r[1], r[2]) for r in found], dtype=np.int64).reshape(-1, 3)
-        vectors = (np.stack([parse_vector(r[3]) for r in found]) if found
+        ))
+        got = [(row, by_pid[pids[row]]) for row in head if pids[row] in by_pid]
+        units = np.array([(row, s, e) for row, (spans, _) in got for s, e in spans], dtype=np.int64).reshape(-1, 3)
+        vectors = (np.concatenate([vecs for _, (_, vecs) in got]) if got
                    else np.zeros((0, self.meta["dim"]), dtype=np.float32))
+        # The answer that follows reads the units of its top passages again (units_for).
+        if len(self._units_seen) > 256:
+            self._units_seen.clear()
+        self._units_seen.update({passages[row].id: found for row, found in got})
         known = self._read_dfs(bm25_tokens(query.expanded) + [""])  # "" counts the passages
         tokens = [t for t, (df, _) in known.items() if t and df > 0]
         dfs = [known[t][0] for t in tokens]
@@ -418,22 +433,17 @@ class PgIndex:
 
     def units_for(self, passages: list[Passage]) -> dict[str, tuple[list[tuple[int, int]], np.ndarray]]:
         """The stored sentence units of ``passages`` (offsets into their papers) and their
-        vectors, by passage id, in one query: an answer reads these rather than embedding
-        the sentences of the passages it reads again."""
-        if not passages:
-            return {}
-        found = self._execute(
-            """SELECT p.id, u.start_char, u.end_char, u.embedding::text
-               FROM passages p JOIN units u ON u.pid = p.pid
-               WHERE p.id = ANY (%s) ORDER BY p.id, u.start_char""",
-            ([p.id for p in passages],),
-        )
-        spans: dict[str, list[tuple[int, int]]] = {}
-        vectors: dict[str, list[np.ndarray]] = {}
-        for pid, start, end, vector in found:
-            spans.setdefault(pid, []).append((int(start), int(end)))
-            vectors.setdefault(pid, []).append(parse_vector(vector))
-        return {pid: (spans[pid], np.stack(vectors[pid])) for pid in spans}
+        vectors, by passage id: those the second stage just read, the rest in one query. An
+        answer reads these rather than embedding the sentences of its passages again."""
+        out = {p.id: self._units_seen.get(p.id) for p in passages}
+        missing = [pid for pid, found in out.items() if found is None]
+        if missing:
+            out.update(_grouped_units(self._execute(
+                """SELECT p.id, u.start_char, u.end_char, u.embedding::text
+                   FROM passages p JOIN units u ON u.pid = p.pid WHERE p.id = ANY (%s)""",
+                (missing,),
+            )))
+        return {pid: found for pid, found in out.items() if found is not None}
 
     def explain(self, question: str, k: int = 10, filters: Filters = Filters(), retriever: str = "hybrid") -> str:
         """EXPLAIN (ANALYZE, BUFFERS) of the statement a search runs, for tuning."""
