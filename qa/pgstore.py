@@ -427,8 +427,8 @@ class PgIndex:
                                  scores={"indptr": np.concatenate([[0], np.cumsum(dfs)]).astype(np.int64)}),
             embedder=self.embedder,
         )
-        self.question_vector(query.expanded)
-        view.__dict__["_question_vectors"] = self.__dict__["_question_vectors"]
+        # qa.rerank asks the view for this question's vector only: hand it over, embedded once.
+        view.__dict__["_question_vectors"] = {query.expanded: self.question_vector(query.expanded)}
         return view
 
     def units_for(self, passages: list[Passage]) -> dict[str, tuple[list[tuple[int, int]], np.ndarray]]:
