@@ -250,7 +250,7 @@ class Failed(list):
         self.message = message
 
 
-def guarded(fn, q):
+def guarded(fn):
     """``fn()``, or a :class:`Failed` saying why when the question itself is the problem
     (shared by the CLI's batch modes and ``committee-qa eval``)."""
     from qa.query import BadQuestion
@@ -272,7 +272,7 @@ def search_line(store, q, *, k: int, retriever: str, filters: Filters = Filters(
     eval`` scores these very lines)."""
     from qa.render import hit_json
 
-    hits = guarded(lambda: store.search(q["question"], k=k, filters=filters, retriever=retriever), q)
+    hits = guarded(lambda: store.search(q["question"], k=k, filters=filters, retriever=retriever))
     return {"id": q["id"], "passages": [hit_json(h) for h in hits or []], **error_of(hits)}
 
 
@@ -282,7 +282,7 @@ def ask_line(store, q, *, k: int, retriever: str, filters: Filters = Filters()):
     from qa.answer import answer
     from qa.render import answer_json
 
-    result = guarded(lambda: answer(store, q["question"], k=k, filters=filters, retriever=retriever), q)
+    result = guarded(lambda: answer(store, q["question"], k=k, filters=filters, retriever=retriever))
     if isinstance(result, Failed):
         return {"id": q["id"], "abstained": True, "quotes": [], "passages": [], "error": result.message}, None
     return {"id": q["id"], **answer_json(result)}, result
