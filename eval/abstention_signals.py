@@ -37,20 +37,16 @@ SIGNALS = ("closest", "widest", "best_score", "top_passage", "knows_every_word")
 
 
 def evidence(store, question: str, answerable: bool) -> Evidence:
-    from qa.answer import AnswerSettings, _candidates, unknown_words
-    from qa.query import understand
-    from qa.retrieve import DEFAULT_RETRIEVER, question_vector
+    from qa.answer import read
 
-    hits = store.search(question, k=10, retriever=DEFAULT_RETRIEVER)
-    query = understand(question, store.acronyms, store.committees)
-    cands = _candidates(store, query.expanded, question_vector(store, query.expanded), hits, AnswerSettings())
+    seen = read(store, question)
     return Evidence(
         answerable=answerable,
-        closest=max((c.similarity for c in cands), default=0.0),
-        widest=max((c.coverage for c in cands), default=0.0),
-        best_score=cands[0].score if cands else 0.0,
-        top_passage=hits[0].score if hits else 0.0,
-        knows_every_word=0.0 if unknown_words(store, query.text) else 1.0,
+        closest=seen.closest,
+        widest=seen.widest,
+        best_score=seen.candidates[0].score if seen.candidates else 0.0,
+        top_passage=seen.hits[0].score if seen.hits else 0.0,
+        knows_every_word=0.0 if seen.unknown else 1.0,
     )
 
 
@@ -95,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args.index) != len(args.questions):
         parser.error("give --questions after each --index")
 
+    from eval.harness import load_questions
     from index.embed import SentenceTransformerEmbedder
     from qa.retrieve import open_index
 
@@ -103,10 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     for index_dir, files in zip(args.index, args.questions, strict=True):
         store = open_index(index_dir, embedder)
         for path in files:
-            for line in path.read_text().splitlines():
-                if line.strip():
-                    q = json.loads(line)
-                    rows.append(evidence(store, q["question"], bool(q["answers"])))
+            for q in load_questions(path):
+                rows.append(evidence(store, q["question"], bool(q["answers"])))
     n_yes = sum(r.answerable for r in rows)
     print(f"{n_yes} answerable, {len(rows) - n_yes} unanswerable questions")
     print("| signal | ROC AUC | abstain below | abstains on unanswerable | false abstention |")

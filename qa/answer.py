@@ -204,6 +204,43 @@ def _norm(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What an answer is decided on: the passages found, the candidate sentences in order,
+    and the evidence for abstaining — the closest sentence in meaning and the one sharing
+    most words, whichever quote ends up first (abstaining must not depend on how quotes
+    are ordered), and the question's words the papers never use."""
+
+    hits: list[Hit]
+    candidates: list[Candidate]
+    closest: float
+    widest: float
+    unknown: list[str]
+
+
+def read(
+    store, question: str, *, k: int = 10, filters: Filters = Filters(), retriever: str | None = None,
+    settings: AnswerSettings = AnswerSettings(),
+) -> Reading:
+    """Search for ``question`` and score the sentences of the top passages (``answer``'s
+    first half; ``eval.abstention_signals`` measures the same evidence)."""
+    from qa.query import understand
+    from qa.retrieve import DEFAULT_RETRIEVER, question_vector
+
+    hits = store.search(question, k=max(k, PASSAGES_READ), filters=filters, retriever=retriever or DEFAULT_RETRIEVER)
+    query = understand(question, store.acronyms, store.committees)
+    if not hits:
+        return Reading(hits, [], 0.0, 0.0, [])
+    candidates = _candidates(store, query.expanded, question_vector(store, query.expanded), hits, settings)
+    return Reading(
+        hits=hits,
+        candidates=candidates,
+        closest=max((c.similarity for c in candidates), default=0.0),
+        widest=max((c.coverage for c in candidates), default=0.0),
+        unknown=unknown_words(store, query.text),
+    )
+
+
 def answer(
     store,
     question: str,
@@ -214,21 +251,11 @@ def answer(
     settings: AnswerSettings = AnswerSettings(),
 ) -> Answer:
     """The 1–5 quotes that best answer ``question``, or an abstention with nearest matches."""
-    from qa.query import understand
-    from qa.retrieve import DEFAULT_RETRIEVER, question_vector
-
-    hits = store.search(question, k=max(k, PASSAGES_READ), filters=filters, retriever=retriever or DEFAULT_RETRIEVER)
-    query = understand(question, store.acronyms, store.committees)
+    seen = read(store, question, k=k, filters=filters, retriever=retriever, settings=settings)
+    hits, candidates, closest, widest, unknown = seen.hits, seen.candidates, seen.closest, seen.widest, seen.unknown
     if not hits:
         return Answer(question=question, quotes=(), abstained=True, reason="Nothing in the papers indexed matches this question.", filters=filters)
-    qvec = question_vector(store, query.expanded)
-    candidates = _candidates(store, query.expanded, qvec, hits, settings)
     best = candidates[0] if candidates else None
-    unknown = unknown_words(store, query.text)
-    # Judged on the closest sentence in meaning and the one sharing most words, whichever
-    # quote ends up first: abstaining must not depend on how quotes are ordered.
-    closest = max((c.similarity for c in candidates), default=0.0)
-    widest = max((c.coverage for c in candidates), default=0.0)
     weak = best is None or (closest < settings.min_similarity and widest < settings.min_coverage)
     if weak or (unknown and closest < settings.unknown_word_similarity):
         why = (
