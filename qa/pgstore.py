@@ -55,6 +55,7 @@ from qa.retrieve import (
     _boosts,
     _ranked,
     dedupe,
+    remember,
 )
 
 RETRIEVERS = ("bm25", "dense", "hybrid", "rerank")
@@ -463,15 +464,10 @@ class PgIndex:
         exact = False
         if where:
             # A session asks question after question under the same sidebar filters.
-            admitted = self._admitted.get(filters)
-            if admitted is None:
-                admitted = self._execute(
-                    f"SELECT count(*) FROM (SELECT 1 FROM passages p WHERE {where} LIMIT %(cap)s) s",
-                    params | {"cap": self.exact_below + 1},
-                )[0][0]
-                if len(self._admitted) >= 16:
-                    self._admitted.clear()
-                self._admitted[filters] = admitted
+            admitted = remember(self._admitted, filters, lambda: self._execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM passages p WHERE {where} LIMIT %(cap)s) s",
+                params | {"cap": self.exact_below + 1},
+            )[0][0], 16)
             if admitted == 0:
                 raise NoMatchingPassages(
                     "no indexed passage matches these filters (committee, dates, kind or paper); widen or clear them"

@@ -206,14 +206,12 @@ def _mask(index: Index, filters: Filters) -> np.ndarray | None:
         return None
     # A session asks question after question under the same sidebar filters, and testing
     # every passage in Python costs tens of ms at 100k passages: keep the last few masks.
-    masks = index.__dict__.setdefault("_masks", {})
-    mask = masks.get(filters)
-    if mask is None:
-        mask = np.fromiter((filters.admits(p) for p in index.passages), dtype=bool, count=len(index.passages))
-        mask.flags.writeable = False
-        if len(masks) >= 16:
-            masks.clear()
-        masks[filters] = mask
+    def build() -> np.ndarray:
+        built = np.fromiter((filters.admits(p) for p in index.passages), dtype=bool, count=len(index.passages))
+        built.flags.writeable = False
+        return built
+
+    mask = remember(index.__dict__.setdefault("_masks", {}), filters, build, 16)
     if not mask.any():
         raise NoMatchingPassages(
             "no indexed passage matches these filters (committee, dates, kind or paper); widen or clear them"
@@ -270,13 +268,26 @@ def question_vector(index: Index, text: str) -> np.ndarray:
     if index.embedder is None:
         raise ValueError("this index was opened without an embedder; dense search needs one")
     cache = index.__dict__.setdefault("_question_vectors", {})
-    vec = cache.get(text)
-    if vec is None:
-        vec = index.embedder.encode([text])[0]
-        if len(cache) > 512:
+    return remember(cache, text, lambda: index.embedder.encode([text])[0], 512)
+
+
+def remember(cache: dict, key, make, cap: int):
+    """``cache[key]``, made by ``make()`` the first time it is asked for. A full cache starts
+    over: what repeats is the last few keys (one session's filters, one question's vector).
+
+    >>> cache = {}
+    >>> remember(cache, "a", lambda: 1, 2), remember(cache, "a", lambda: 9, 2), remember(cache, "b", lambda: 2, 2)
+    (1, 1, 2)
+    >>> remember(cache, "c", lambda: 3, 2), sorted(cache)
+    (3, ['c'])
+    """
+    found = cache.get(key)
+    if found is None:
+        found = make()
+        if len(cache) >= cap:
             cache.clear()
-        cache[text] = vec
-    return vec
+        cache[key] = found
+    return found
 
 
 def unit_depth(n_units: int, n: int) -> int:

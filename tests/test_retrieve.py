@@ -377,3 +377,10 @@ def test_reingest_reuses_a_vector_only_for_the_text_it_was_made_from(tmp_path, m
 def test_unit_keys_keep_their_trailing_zero_bytes():
     key = "ab" * 19 + "00"  # as numpy bytes strings ("S20") it would come back 19 bytes long
     assert store.keys_of(store.keys_array([key, "00" * 20])) == [key, "00" * 20]
+
+
+def test_docstring_examples():
+    import doctest
+
+    result = doctest.testmod(retrieve)
+    assert result.attempted > 0 and result.failed == 0
