@@ -328,9 +328,10 @@ def sentence_units(text: str, start: int, end: int, is_table: bool = False) -> l
             # Rows of a table that came out of a PDF as plain lines (no tabs): each row is a
             # unit of its own, so a budget line is matched by its label rather than lost in a
             # 60-word run of other rows; the prose around them is cut at sentence ends.
+            body = para.group()
             segments: list[tuple[int, int, bool]] = []
             pos = 0
-            for line in para.group().split("\n"):
+            for line in body.split("\n"):
                 row = is_row_line(line)
                 if segments and not row and not segments[-1][2]:
                     segments[-1] = (segments[-1][0], pos + len(line), False)
@@ -338,7 +339,7 @@ def sentence_units(text: str, start: int, end: int, is_table: bool = False) -> l
                     segments.append((pos, pos + len(line), row))
                 pos += len(line) + 1
             for s0, e0, row in segments:
-                piece = para.group()[s0:e0]
+                piece = body[s0:e0]
                 if row:
                     raw.append((p0 + s0, p0 + e0, True))
                     continue

@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 
 from index import layout
-from index.chunk import chunk_paper, is_row_line, row_header, sentence_units
+from index.chunk import ROW_HEADER_WORDS, chunk_paper, is_row_line, row_header, sentence_units
 from index.embed import Embedder
 from index.model import AgendaItem, Paper, Passage
 from index.pdfread import ReadLimits, UnreadablePaper
@@ -105,7 +105,7 @@ def passage_units(passages: list[Passage]) -> tuple[np.ndarray, list[str]]:
                 continue
             if p.is_table and p.context and len(words.split()) < 12:
                 # A short row means little without its column headers.
-                words = f"{' '.join(p.context.split()[:20])}: {words}"
+                words = f"{' '.join(p.context.split()[:ROW_HEADER_WORDS])}: {words}"
             elif not p.is_table and is_row_line(p.text[s:e]):
                 # A table row read from a PDF as plain lines: the same, its headers being
                 # the lines above its block of rows (index.chunk.row_header).
