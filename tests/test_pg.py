@@ -107,6 +107,25 @@ def index(two_papers):
     idx.close()
 
 
+@pytest.fixture(scope="module")
+def folder_of_two(tmp_path_factory):
+    """The same two papers in the embedded folder store, with the same embedder."""
+    from qa.retrieve import open_index
+    from qa.stores import ingest_into
+
+    where = tmp_path_factory.mktemp("folder-of-two") / "folder"
+    ingest_into(where, [SAMPLES / n for n in TWO], EMB)
+    return open_index(where, EMB)
+
+
+def recorded(idx) -> list[str]:
+    """The SQL statements ``idx`` runs from now on, in order."""
+    statements: list[str] = []
+    execute = idx._execute
+    idx._execute = lambda sql, params=(): statements.append(sql) or execute(sql, params)
+    return statements
+
+
 def _copy_samples(tmp_path: Path, names=TWO) -> Path:
     folder = tmp_path / "papers"
     folder.mkdir()
@@ -538,7 +557,7 @@ def test_ingest_and_open_dispatch_on_the_location(server, tmp_path):
         pg.close()
 
 
-def test_an_answer_reads_the_stored_sentence_vectors_instead_of_embedding_again(two_papers, tmp_path):
+def test_an_answer_reads_the_stored_sentence_vectors_instead_of_embedding_again(two_papers, folder_of_two):
     from qa.answer import answer
 
     class Counting(HashingEmbedder):
@@ -553,12 +572,7 @@ def test_an_answer_reads_the_stored_sentence_vectors_instead_of_embedding_again(
         result = answer(idx, question)
     assert result.quotes and Counting.texts == 1  # the question, and not one sentence more
     # The same units and vectors the folder store keeps: the same quotes, in the same order.
-    from qa.retrieve import open_index
-    from qa.stores import ingest_into
-
-    ingest_into(tmp_path / "folder", [SAMPLES / n for n in TWO], EMB)
-    folder = open_index(tmp_path / "folder", EMB)
-    assert [q.text for q in result.quotes] == [q.text for q in answer(folder, question).quotes]
+    assert [q.text for q in result.quotes] == [q.text for q in answer(folder_of_two, question).quotes]
 
 
 def test_refresh_sees_what_an_ingest_into_the_same_database_added(server):
@@ -577,9 +591,7 @@ def test_refresh_sees_what_an_ingest_into_the_same_database_added(server):
 
 def test_a_reranked_search_reads_its_words_document_frequencies_in_one_query(two_papers):
     with open_pg(two_papers[0], EMB) as idx:
-        statements = []
-        execute = idx._execute
-        idx._execute = lambda sql, params=(): statements.append(sql) or execute(sql, params)
+        statements = recorded(idx)
         idx.search("How many children were adopted and how many are still waiting for a family?", k=5, retriever="rerank")
     # The search itself, the candidates' units, and the eight question words' frequencies.
     assert len(statements) == 3, statements
@@ -587,9 +599,7 @@ def test_a_reranked_search_reads_its_words_document_frequencies_in_one_query(two
 
 def test_a_filter_is_counted_once_per_session_of_questions(two_papers):
     with open_pg(two_papers[0], EMB) as idx:
-        statements = []
-        execute = idx._execute
-        idx._execute = lambda sql, params=(): statements.append(sql) or execute(sql, params)
+        statements = recorded(idx)
         only = Filters(committees=("Overview and Scrutiny Committee (Children's Services and Safeguarding)",))
         for q in ("How many children were adopted?", "What about fostering?"):
             assert idx.search(q, k=3, filters=only, retriever="hybrid")
@@ -627,16 +637,14 @@ def test_answers_and_conversations_work_on_the_pg_store(index):
     assert narrowed.hits and all(h.passage.meeting_date >= "2021-01-01" for h in narrowed.hits)
 
 
-def test_the_second_stage_reads_what_it_reads_in_the_embedded_store(index, tmp_path):
+def test_the_second_stage_reads_what_it_reads_in_the_embedded_store(index, folder_of_two):
     """qa.rerank's features of a passage come out the same from the PostgreSQL candidates as
     from the embedded index of the same papers and embedder."""
     from qa.query import understand
     from qa.rerank import features
-    from qa.retrieve import open_index, question_vector
-    from qa.stores import ingest_into
+    from qa.retrieve import question_vector
 
-    ingest_into(tmp_path / "folder", [SAMPLES / n for n in TWO], EMB)
-    folder = open_index(tmp_path / "folder", EMB)
+    folder = folder_of_two
     q = "How many children have been adopted this year, and how many are waiting?"
     hits = index.search(q, k=5, retriever="rerank")
     assert hits and all(h.retriever == "rerank" for h in hits)
