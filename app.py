@@ -223,15 +223,38 @@ def describe_filters(f: Filters) -> str:
     return " · ".join(parts)
 
 
-def quote_markdown(text: str) -> str:
+MARK_ON, MARK_OFF = "\x01", "\x02"  # where the best sentence starts and ends, before escaping
+
+
+def quote_markdown(text: str, best: tuple[int, int] | None = None) -> str:
     """A quote as escaped Markdown, one paragraph per paragraph of the paper, in quotation
-    marks. (Not a Markdown block quote: Streamlit greys those out, and the quote is the answer.)"""
+    marks. (Not a Markdown block quote: Streamlit greys those out, and the quote is the answer.)
+    ``best``, offsets into ``text``, is the sentence that scored best: shown in bold when the
+    quote holds more than that sentence."""
     from qa.render import elided
 
+    if best is not None and 0 <= best[0] < best[1] <= len(text) and (best[0], best[1]) != (0, len(text)):
+        text = text[: best[0]] + MARK_ON + text[best[0] : best[1]] + MARK_OFF + text[best[1] :]
     paragraphs = bf.quote_paragraphs(text) or [""]
     paragraphs[0] = "“" + (("… " + paragraphs[0]) if paragraphs[0][:1].islower() else paragraphs[0])
     paragraphs[-1] = elided(paragraphs[-1]).removeprefix("… ") + "”"
-    return "\n\n".join(esc(p) for p in paragraphs)
+    out, marking = [], False
+    for p in paragraphs:
+        body = esc(p)
+        if marking:
+            body = MARK_ON + body
+        marking = body.count(MARK_ON) > body.count(MARK_OFF)
+        if marking:
+            body += MARK_OFF
+        out.append(re.sub(f"{MARK_ON}\\s*(.*?)\\s*{MARK_OFF}", lambda m: f"**{m.group(1)}**" if m.group(1) else "", body, flags=re.S))
+    return "\n\n".join(out)
+
+
+def best_sentence(quote: Quote) -> tuple[int, int] | None:
+    """The best sentence's offsets inside the quote's text, when the answer recorded them."""
+    if quote.best_start is None or quote.best_end is None:
+        return None
+    return quote.best_start - quote.start, quote.best_end - quote.start
 
 
 def _cells(text: str) -> str:
@@ -431,7 +454,7 @@ def show_in_paper(lib: Library, source: str, start: int, end: int, page: int | N
 
 def quote_card(lib: Library, quote: Quote, question: str, key: str) -> None:
     with st.container(border=True, key=f"quote-{key}"):
-        st.markdown(quote_markdown(quote.text))
+        st.markdown(quote_markdown(quote.text, best_sentence(quote)))
         st.caption(":material/description: " + esc(citation_line(quote.citation)))
         for other in quote.also_in[:3]:
             st.caption("Also in: " + esc(citation_line(other)))

@@ -260,6 +260,9 @@ class Quote:
     start: int  # offsets into the paper's text
     end: int
     also_in: tuple[Citation, ...] = ()
+    # The sentence that scored best, inside [start, end): the app marks it.
+    best_start: int | None = None
+    best_end: int | None = None
 
 
 @dataclass(frozen=True)
@@ -278,3 +281,5 @@ class Answer:
     hits: tuple[Hit, ...] = ()
     summary: str = ""
     filters: Filters = field(default_factory=Filters)
+    # The learned second stage's calibrated P(the first quote answers), when it was used.
+    confidence: float | None = None

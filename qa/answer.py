@@ -63,6 +63,10 @@ class Candidate:
     similarity: float
     coverage: float
     score: float
+    fit: float = 0.0  # holds the kind of thing the question asks for (qa.answertype)
+    unit: int = 0  # the best sentence's place among its passage's units
+    best_start: int = 0  # that sentence, offsets into the paper
+    best_end: int = 0
 
 
 def _split_and_embed(store, passage: Passage) -> tuple[list[tuple[int, int]], np.ndarray]:
@@ -120,7 +124,7 @@ def _after_heading(passage: Passage, start: int, end: int) -> int:
     return start
 
 
-def _candidates(
+def candidate_quotes(
     store, question_text: str, qvec: np.ndarray, hits: list[Hit], settings: AnswerSettings
 ) -> list[Candidate]:
     q_tokens = set(bm25_tokens(question_text))
@@ -143,7 +147,7 @@ def _candidates(
             cov = _coverage(q_tokens, p.text[s0 - p.start : e0 - p.start] + " " + (p.section or "") + " " + (p.item_title or ""))
             fit = type_match(q_types, p.text[start - p.start : end - p.start]) if q_types else 0.0
             score = sim + settings.coverage_weight * cov + settings.rank_weight / (1 + rank) + settings.type_weight * fit
-            out.append(Candidate(p, hit, rank, start, end, float(sim), cov, score))
+            out.append(Candidate(p, hit, rank, start, end, float(sim), cov, score, fit, i, max(s0, start), min(e0, end)))
     out.sort(key=lambda c: -c.score)
     return out
 
@@ -216,6 +220,7 @@ class Reading:
     closest: float
     widest: float
     unknown: list[str]
+    chance: float | None = None  # the learned stage's P(the first quote answers)
 
 
 def read(
@@ -227,18 +232,44 @@ def read(
     from qa.query import understand
     from qa.retrieve import DEFAULT_RETRIEVER, question_vector
 
-    hits = store.search(question, k=max(k, PASSAGES_READ), filters=filters, retriever=retriever or DEFAULT_RETRIEVER)
+    retriever = retriever or DEFAULT_RETRIEVER
+    hits = store.search(question, k=max(k, PASSAGES_READ), filters=filters, retriever=retriever)
     query = understand(question, store.acronyms, store.committees)
     if not hits:
         return Reading(hits, [], 0.0, 0.0, [])
-    candidates = _candidates(store, query.expanded, question_vector(store, query.expanded), hits, settings)
+    candidates = candidate_quotes(store, query.expanded, question_vector(store, query.expanded), hits, settings)
+    unknown = unknown_words(store, query.text)
+    chance = None
+    if retriever == "learned":
+        from qa.learned import load
+
+        candidates, chance = learned_order(load(), store, query, hits, candidates, unknown)
     return Reading(
         hits=hits,
         candidates=candidates,
         closest=max((c.similarity for c in candidates), default=0.0),
         widest=max((c.coverage for c in candidates), default=0.0),
-        unknown=unknown_words(store, query.text),
+        unknown=unknown,
+        chance=chance,
     )
+
+
+def learned_order(stage, store, query, hits: list[Hit], candidates: list[Candidate], unknown: list[str]) -> tuple[list[Candidate], float]:
+    """The candidates in order of the learned span model's P(this quote answers), each
+    scored by it, and the calibrated P(the first quote answers)."""
+    from qa import learned
+
+    probs = stage.span.probability(learned.span_matrix(
+        candidates, query.text, question_idf(store, query.expanded), {h.passage.id: h.score for h in hits}))
+    chance = float(stage.answer.probability(learned.answer_vector(
+        probs, candidates, hits, unknown, answer_types(query.text)))[0])
+    order = np.argsort(-probs, kind="stable")
+    return [replace(candidates[i], score=float(probs[i])) for i in order], chance
+
+
+def question_idf(store, text: str) -> dict[str, float]:
+    """IDF of each (stemmed, expanded) question word, from either engine."""
+    return {t: store.idf(t) for t in dict.fromkeys(bm25_tokens(text))}
 
 
 def answer(
@@ -256,8 +287,17 @@ def answer(
     if not hits:
         return Answer(question=question, quotes=(), abstained=True, reason="Nothing in the papers indexed matches this question.", filters=filters)
     best = candidates[0] if candidates else None
-    weak = best is None or (closest < settings.min_similarity and widest < settings.min_coverage)
-    if weak or (unknown and closest < settings.unknown_word_similarity):
+    margin = settings.quote_margin
+    if seen.chance is not None:
+        from qa.learned import load
+
+        stage = load()
+        margin = stage.quote_margin
+        weak = best is None or seen.chance < stage.threshold
+    else:
+        weak = best is None or (closest < settings.min_similarity and widest < settings.min_coverage)
+        weak = weak or bool(unknown and closest < settings.unknown_word_similarity)
+    if weak:
         why = (
             f"The papers indexed never mention {', '.join(repr(w) for w in unknown[:3])}, and nothing else in them answers this."
             if unknown
@@ -271,11 +311,12 @@ def answer(
             nearest=tuple(hits[:3]),
             hits=tuple(hits[:k]),
             filters=filters,
+            confidence=seen.chance,
         )
     quotes: list[Quote] = []
     by_text: dict[str, int] = {}
     for cand in candidates:
-        if cand.score < best.score - settings.quote_margin or len(quotes) >= MAX_QUOTES:
+        if cand.score < best.score - margin or len(quotes) >= MAX_QUOTES:
             break
         text = cand.passage.text[cand.start - cand.passage.start : cand.end - cand.passage.start].strip()
         key = _norm(text)
@@ -300,9 +341,11 @@ def answer(
                 start=cand.start,
                 end=cand.end,
                 also_in=also,
+                best_start=cand.best_start,
+                best_end=cand.best_end,
             )
         )
-    return Answer(question=question, quotes=tuple(quotes), abstained=False, hits=tuple(hits[:k]), filters=filters)
+    return Answer(question=question, quotes=tuple(quotes), abstained=False, hits=tuple(hits[:k]), filters=filters, confidence=seen.chance)
 
 
 def unknown_words(store, question: str) -> list[str]:

@@ -346,7 +346,7 @@ def _extra_commands_available() -> list:
     import importlib
 
     found = []
-    for module in ("eval.cli", "eval.bench", "qa.pg_cli"):
+    for module in ("eval.cli", "eval.bench", "eval.train", "qa.pg_cli"):
         try:
             found.append(importlib.import_module(module).register)
         except (ImportError, AttributeError):

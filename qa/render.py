@@ -117,6 +117,8 @@ def quote_json(q: Quote) -> dict[str, Any]:
         "passage_id": q.passage_id,
         "start": q.start,
         "end": q.end,
+        "best_start": q.best_start,
+        "best_end": q.best_end,
         "also_in": [citation_json(c) for c in q.also_in],
     }
 
@@ -126,6 +128,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
     return {
         "question": answer.question,
         "abstained": answer.abstained,
+        "confidence": answer.confidence,
         "reason": answer.reason,
         "summary": answer.summary,
         "quotes": [quote_json(q) for q in answer.quotes],

@@ -394,11 +394,21 @@ def run_rerank(index: Index, query: Query, mask, n: int) -> list[tuple[int, floa
     return rerank(index, query, first, depth=index.settings.rerank_depth)
 
 
+def run_learned(index: Index, query: Query, mask, n: int) -> list[tuple[int, float]]:
+    """The learned second stage (qa.learned) over the hybrid candidates: scores are P(answers)."""
+    from qa import learned
+
+    stage = learned.load()
+    first = run_hybrid(index, query, mask, n)
+    return learned.rescore(stage, index, query, first, question_vector(index, query.expanded))
+
+
 RETRIEVERS: dict[str, Callable[..., list[tuple[int, float]]]] = {
     "bm25": run_bm25,
     "dense": run_dense,
     "hybrid": run_hybrid,
     "rerank": run_rerank,
+    "learned": run_learned,
 }
 DEFAULT_RETRIEVER = "rerank"
 

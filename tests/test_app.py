@@ -95,6 +95,21 @@ def plain(md: str) -> str:
     return re.sub(r"\\(.)", r"\1", md, flags=re.DOTALL)
 
 
+def unmarked(md: str) -> str:
+    """A quote's words without the bold marks that set its best sentence apart."""
+    return re.sub(r"(?<!\\)\*\*", "", md)
+
+
+def test_the_best_sentence_is_marked_inside_its_quote():
+    text = "Children's Services continues the journey. The Board has met four times. Its members are listed."
+    best = (text.index("The Board"), text.index(" Its"))
+    shown = app.quote_markdown(text, best)
+    assert shown == "“Children\\'s Services continues the journey\\. **The Board has met four times\\.** Its members are listed\\.”"
+    assert plain(unmarked(shown)) == "“" + text + "”"
+    # A quote that is only its best sentence has nothing to set apart.
+    assert "**" not in app.quote_markdown("The Board has met four times.", (0, 29))
+
+
 def ask(at: AppTest, question: str) -> AppTest:
     at.chat_input[0].set_value(question).run()
     assert not at.exception, at.exception
@@ -103,7 +118,7 @@ def ask(at: AppTest, question: str) -> AppTest:
 
 def quotes(at) -> list[str]:
     """The quotes shown, in order, on the page or in one chat message."""
-    return [plain(m.value) for m in at.markdown if m.value.startswith("“")]
+    return [plain(unmarked(m.value)) for m in at.markdown if m.value.startswith("“")]
 
 
 def citations(at: AppTest) -> list[str]:

@@ -1,0 +1,258 @@
+"""``committee-qa train``: learn the second stage (qa.learned) on the train split, choose on dev.
+
+    committee-qa train --corpus IDX_SEFTON eval/questions/split/sefton-train.jsonl eval/questions/split/sefton-dev.jsonl \\
+                       --corpus IDX_KENT eval/questions/split/kent-train.jsonl eval/questions/split/kent-dev.jsonl
+
+Each ``--corpus`` names an index and the train and dev questions over its papers (split by
+paper: eval/questions/split/SPLIT.md). Three logistic models are fitted in turn, each on
+what the one before it ranks (qa.learned): passages, then the quotes read from the
+passages it puts first, then P(first quote answers). The L2 strength of each is chosen on
+dev; so are the quote margin and the abstention threshold. Deterministic: Newton's method,
+no sampling, so the same questions and indexes give the same file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from eval.harness import load_questions, stderr_log
+from eval.metrics import score_question
+from eval.relevance import judge
+from qa import learned
+from qa.answer import AnswerSettings, candidate_quotes, question_idf, unknown_words
+from qa.answertype import answer_types
+from qa.query import understand
+from qa.retrieve import CANDIDATES, dedupe, question_vector, run_hybrid
+
+DEPTH = 30  # first-stage candidates the passage model re-scores (as rerank does)
+L2_GRID = (0.1, 1.0, 10.0, 100.0)
+MARGINS = (0.05, 0.1, 0.2, 0.3, 0.5)
+MAX_FALSE_ABSTENTION = 0.08  # the product's limit on abstaining when the papers do answer
+
+
+@dataclass
+class Question:
+    """One question on its index, with what every stage needs worked out once."""
+
+    record: dict
+    index: object
+    query: object
+    qvec: np.ndarray
+    head: list[tuple[int, float]]
+    passage_x: np.ndarray
+    passage_y: np.ndarray
+    unknown: list[str]
+    spans: dict = field(default_factory=dict)  # filled per passage model
+
+    @property
+    def gold(self) -> list:
+        return self.record.get("answers") or []
+
+
+def prepare(index, records: Sequence[dict]) -> list[Question]:
+    out = []
+    for rec in records:
+        query = understand(rec["question"], index.acronyms, index.committees)
+        qvec = question_vector(index, query.expanded)
+        head = run_hybrid(index, query, None, CANDIDATES)[:DEPTH]
+        x = learned.passage_matrix(index, query, head, qvec)
+        gold = rec.get("answers") or []
+        y = np.array([bool(j) for j in judge([index.passages[r].text for r, _ in head], gold)] if gold else [False] * len(head))
+        out.append(Question(rec, index, query, qvec, head, x, y.astype(float), unknown_words(index, query.text)))
+    return out
+
+
+def _stack(questions: list[Question], attr: str) -> tuple[np.ndarray, np.ndarray]:
+    xs = [getattr(q, attr + "_x") for q in questions if len(getattr(q, attr + "_x"))]
+    ys = [getattr(q, attr + "_y") for q in questions if len(getattr(q, attr + "_y"))]
+    return np.vstack(xs), np.concatenate(ys)
+
+
+def hits_for(q: Question, model: learned.LogisticModel, k: int = 10):
+    """The passages a search with this passage model returns (scores: P(answers))."""
+    probs = model.probability(q.passage_x) if len(q.head) else np.zeros(0)
+    ranked = sorted(((row, float(p)) for (row, _), p in zip(q.head, probs)), key=lambda rp: -rp[1])
+    return dedupe(q.index, ranked, k, "learned")
+
+
+def passage_figures(questions: list[Question], model: learned.LogisticModel) -> dict[str, float]:
+    rows = [score_question(q.record, [{"text": h.passage.text} for h in hits_for(q, model)], ["recall@5", "ndcg@10", "mrr@10"])
+            for q in questions if q.gold]
+    return {m: float(np.mean([r[m] for r in rows])) for m in ("recall@5", "ndcg@10", "mrr@10")}
+
+
+def span_examples(q: Question, passage_model: learned.LogisticModel):
+    """The quotes read from the passage model's top passages: candidates, features, labels."""
+    hits = hits_for(q, passage_model)
+    cands = candidate_quotes(q.index, q.query.expanded, q.qvec, hits, AnswerSettings())
+    idf = question_idf(q.index, q.query.expanded)
+    x = learned.span_matrix(cands, q.query.text, idf, {h.passage.id: h.score for h in hits})
+    texts = [c.passage.text[c.start - c.passage.start : c.end - c.passage.start] for c in cands]
+    y = np.array([bool(j) for j in judge(texts, q.gold)] if q.gold and texts else [False] * len(texts), dtype=float)
+    return hits, cands, x, y
+
+
+def first_quote_right(questions: list[Question], stage_parts, margin: float | None = None) -> dict[str, float]:
+    """Top quote answers / some quote answers over answerable questions, for a span model."""
+    passage_model, span_model = stage_parts
+    top = some = n = 0
+    for q in questions:
+        if not q.gold:
+            continue
+        hits, cands, x, y = q.spans[id(passage_model)]
+        n += 1
+        if not len(cands):
+            continue
+        p = span_model.probability(x)
+        order = np.argsort(-p, kind="stable")
+        top += bool(y[order[0]])
+        if margin is not None:
+            kept = [i for i in order[:5] if p[i] >= p[order[0]] - margin]
+            some += any(y[i] for i in kept)
+    return {"top_quote": top / n, "some_quote": some / n if margin is not None else float("nan")}
+
+
+def train(corpora: Sequence[tuple[object, list[dict], list[dict]]], log=stderr_log) -> learned.SecondStage:
+    train_qs: list[Question] = []
+    dev_qs: list[Question] = []
+    for index, tr, dv in corpora:
+        train_qs += prepare(index, tr)
+        dev_qs += prepare(index, dv)
+    log(f"train: {len(train_qs)} train and {len(dev_qs)} dev questions prepared")
+
+    # 1. passages
+    x, y = _stack(train_qs, "passage")
+    best = None
+    for l2 in L2_GRID:
+        model = learned.fit_logistic(x, y, learned.PASSAGE_FEATURES, l2=l2)
+        figs = passage_figures(dev_qs, model)
+        log(f"train: passage l2={l2}: dev recall@5 {figs['recall@5']:.3f} nDCG@10 {figs['ndcg@10']:.3f}")
+        score = figs["recall@5"] + figs["ndcg@10"]
+        if best is None or score > best[0] + 1e-9:
+            best = (score, l2, model, figs)
+    _, passage_l2, passage_model, passage_dev = best
+
+    # 2. quotes, read from the passages that model puts first
+    for q in train_qs + dev_qs:
+        q.spans[id(passage_model)] = span_examples(q, passage_model)
+    xs = [q.spans[id(passage_model)][2] for q in train_qs if len(q.spans[id(passage_model)][2])]
+    ys = [q.spans[id(passage_model)][3] for q in train_qs if len(q.spans[id(passage_model)][3])]
+    sx, sy = np.vstack(xs), np.concatenate(ys)
+    best = None
+    for l2 in L2_GRID:
+        model = learned.fit_logistic(sx, sy, learned.SPAN_FEATURES, l2=l2)
+        figs = first_quote_right(dev_qs, (passage_model, model))
+        log(f"train: span l2={l2}: dev top quote answers {figs['top_quote']:.3f}")
+        if best is None or figs["top_quote"] > best[0] + 1e-9:
+            best = (figs["top_quote"], l2, model)
+    _, span_l2, span_model = best
+    margin = max(MARGINS, key=lambda m: first_quote_right(dev_qs, (passage_model, span_model), m)["some_quote"] - 0.02 * m * 10)
+
+    # 3. P(first quote answers), and the threshold under which the answer abstains
+    def answer_rows(qs: list[Question]) -> tuple[np.ndarray, np.ndarray]:
+        rows, labels = [], []
+        for q in qs:
+            hits, cands, sxq, syq = q.spans[id(passage_model)]
+            probs = span_model.probability(sxq) if len(cands) else np.zeros(0)
+            rows.append(learned.answer_vector(probs, cands, hits, q.unknown, answer_types(q.query.text)))
+            labels.append(float(bool(len(cands)) and bool(syq[int(np.argmax(probs))])))
+        return np.vstack(rows), np.array(labels)
+
+    ax, ay = answer_rows(train_qs)
+    dx, dy = answer_rows(dev_qs)
+    best = None
+    for l2 in L2_GRID:
+        model = learned.fit_logistic(ax, ay, learned.ANSWER_FEATURES, l2=l2)
+        p = np.clip(model.probability(dx), 1e-6, 1 - 1e-6)
+        loss = -float(np.mean(dy * np.log(p) + (1 - dy) * np.log(1 - p)))
+        log(f"train: answer l2={l2}: dev log loss {loss:.4f}")
+        if best is None or loss < best[0] - 1e-9:
+            best = (loss, l2, model)
+    _, answer_l2, answer_model = best
+    threshold, abst = choose_threshold(answer_model.probability(dx), [bool(q.gold) for q in dev_qs])
+    log(f"train: threshold {threshold:.3f}: dev abstains on {abst[0]:.2f} of unanswerable, wrongly on {abst[1]:.2f} of answerable")
+
+    dev_quotes = first_quote_right(dev_qs, (passage_model, span_model), margin)
+    info = {
+        "trained_on": len(train_qs), "chosen_on": len(dev_qs),
+        "l2": {"passage": passage_l2, "span": span_l2, "answer": answer_l2},
+        "dev": {**{k: round(v, 4) for k, v in passage_dev.items()},
+                "top_quote": round(dev_quotes["top_quote"], 4), "some_quote": round(dev_quotes["some_quote"], 4),
+                "abstains_unanswerable": round(abst[0], 4), "false_abstention": round(abst[1], 4)},
+        "reliability_dev": reliability(answer_model.probability(dx), dy),
+    }
+    return learned.SecondStage(passage_model, span_model, answer_model, threshold, margin, DEPTH, info)
+
+
+def choose_threshold(chance: np.ndarray, answerable: Sequence[bool]) -> tuple[float, tuple[float, float]]:
+    """The threshold abstaining on most unanswerable questions while abstaining wrongly on
+    at most MAX_FALSE_ABSTENTION of the answerable; the lowest such, on ties.
+
+    >>> choose_threshold(np.array([0.9, 0.8, 0.3, 0.2, 0.1]), [True, True, True, False, False])
+    (0.21, (1.0, 0.0))
+    """
+    answerable = np.asarray(answerable, dtype=bool)
+    best = (0.0, (0.0, 0.0))
+    for t in np.round(np.arange(0.01, 1.0, 0.01), 2):
+        abstain = chance < t
+        false = float(abstain[answerable].mean()) if answerable.any() else 0.0
+        right = float(abstain[~answerable].mean()) if (~answerable).any() else 0.0
+        if false <= MAX_FALSE_ABSTENTION and right > best[1][0]:
+            best = (float(t), (right, false))
+    return best
+
+
+def reliability(chance: np.ndarray, correct: np.ndarray, bins: int = 5) -> list[dict]:
+    """Observed share right per probability bin: a calibrated model's rows lie on the diagonal.
+
+    >>> reliability(np.array([0.1, 0.15, 0.9]), np.array([0.0, 1.0, 1.0]), bins=2)
+    [{'from': 0.0, 'to': 0.5, 'n': 2, 'mean_p': 0.125, 'observed': 0.5}, {'from': 0.5, 'to': 1.0, 'n': 1, 'mean_p': 0.9, 'observed': 1.0}]
+    """
+    out = []
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        inside = (chance >= lo) & ((chance < hi) | (b == bins - 1))
+        if inside.any():
+            out.append({"from": lo, "to": hi, "n": int(inside.sum()), "mean_p": round(float(chance[inside].mean()), 4),
+                        "observed": round(float(correct[inside].mean()), 4)})
+    return out
+
+
+def training_set_hash(corpora_files: Sequence[tuple[Path, Path, Path]]) -> str:
+    """SHA-256 over the question files and the papers' content hashes in each index."""
+    h = hashlib.sha256()
+    for index_dir, tr, dv in corpora_files:
+        manifest = json.loads((Path(index_dir) / "current" / "manifest.json").read_text())
+        for entry in sorted(manifest["papers"], key=lambda e: e["source"]):
+            h.update(f"{entry['source']}:{entry['content_hash']}\n".encode())
+        h.update(Path(tr).read_bytes())
+        h.update(Path(dv).read_bytes())
+    return h.hexdigest()
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="learn the second stage on a train split, choose on dev (eval/train.py)")
+    p.add_argument("--corpus", nargs=3, action="append", required=True, metavar=("INDEX", "TRAIN", "DEV"),
+                   help="an index and the train and dev questions over its papers (repeat per corpus)")
+    p.add_argument("--out", default=str(learned.MODEL_DIR), help="folder for second_stage.json and manifest.json")
+    p.add_argument("--model", default=None, help="the index's embedding model folder (default: bundled)")
+    p.set_defaults(func=cmd_train)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from index.embed import SentenceTransformerEmbedder
+    from qa.retrieve import open_index
+
+    embedder = SentenceTransformerEmbedder(args.model) if args.model else SentenceTransformerEmbedder()
+    corpora = [(open_index(Path(i), embedder), load_questions(tr), load_questions(dv)) for i, tr, dv in args.corpus]
+    stage = train(corpora)
+    path = learned.save(stage, Path(args.out), training_set_hash([tuple(map(Path, c)) for c in args.corpus]))
+    print(json.dumps({"wrote": str(path), "dev": stage.info["dev"], "threshold": stage.threshold, "quote_margin": stage.quote_margin}))
+    return 0
