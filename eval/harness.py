@@ -178,7 +178,7 @@ class Rate:
 class Failure:
     """One quote that failed a check, for the report."""
 
-    check: str  # verbatim | page | meeting | gold_page
+    check: str  # verbatim | page | source | meeting | gold_page
     id: str
     rank: int
     source: str
@@ -207,6 +207,11 @@ class AnswerChecks:
     # the paper) holds the quote. ``not_pdf`` quotes come from text exports.
     page: Rate = Rate()
     not_pdf: int = 0
+    # Every quote is one unbroken run of the paper's own file (whitespace aside): for a text
+    # export the file as it is, stamps and running headers included; for a PDF pypdf's own
+    # text of the cited pages. The paper's text in the index leaves those marks out, so a
+    # quote across one can pass ``verbatim`` and fail here.
+    source: Rate = Rate()
     # The top quote cites the meeting the question set names; and among top quotes that
     # answer a gold quote (the citation's own accuracy).
     meeting: Rate = Rate()
@@ -252,6 +257,44 @@ class _Papers:
                 paper = reader(source) if reader else None
             self._cache[source] = (paper, _ws(paper.text)) if paper is not None else None
         return self._cache[source]
+
+    def in_source_file(self, source: str, fmt: str, text: str, page: int | None, page_end: int | None) -> bool | None:
+        """Whether ``text`` stands in the paper's own file (see AnswerChecks.source); None
+        when the store keeps no file to look in."""
+        from eval.validate_questions import normalise, quote_in_text, squash
+
+        key = ("file", source)
+        if key not in self._cache:
+            path = self.store.file_for(source)
+            self._cache[key] = path
+        path = self._cache[key]
+        if path is None:
+            return None
+        if fmt != "pdf":
+            plain, squashed = self._file_text(path)
+            return normalise(text) in plain or (bool(squash(text)) and squash(text) in squashed)
+        if page is None:
+            return False
+        pages = self._pdf_pages(path)
+        return quote_in_text(text, "\n".join(pages[page - 1 : (page_end or page)]))
+
+    def _file_text(self, path) -> tuple[str, str]:
+        """A text export's file, normalised and squashed as eval.validate_questions does."""
+        from eval.validate_questions import normalise, squash
+
+        key = ("text", str(path))
+        if key not in self._cache:
+            raw = path.read_text(encoding="utf-8", errors="replace")
+            self._cache[key] = (normalise(raw), squash(raw))
+        return self._cache[key]
+
+    def _pdf_pages(self, path) -> list[str]:
+        key = ("pdf", str(path))
+        if key not in self._cache:
+            from eval.validate_questions import read_pages
+
+            self._cache[key] = read_pages(path)
+        return self._cache[key]
 
 
 def on_pages(paper: Any, text: str, page: int | None, page_end: int | None) -> bool:
@@ -318,6 +361,13 @@ def check_answers(
                     fail("page", qid, rank, qt, "the cited pages do not hold the quote")
             else:
                 c = replace(c, not_pdf=c.not_pdf + 1)
+            if held is not None:
+                ok = papers.in_source_file(cit.source, held[0].format, qt.text, cit.page, cit.page_end)
+                if ok is not None:
+                    c = replace(c, source=c.source.add(ok))
+                    if not ok:
+                        fail("source", qid, rank, qt, "not one unbroken run of the paper's own file" +
+                             (" on the cited pages" if held[0].format == "pdf" else ""))
             answering = [gold[i] for i in judged[rank - 1]]
             if expected and rank == 1:
                 ok = cit.meeting_date in expected
@@ -434,15 +484,31 @@ def evaluate(
     scores = {name: score_run(questions, run, metrics) for name, run in runs.items()}
     comparisons = pairwise(scores, compare_metrics, n_permutations=n_permutations, seed=seed)
     ev = Evaluation(questions, k, metrics, scores, comparisons, runs, timing_s=timing, notes=notes)
-    if ask:
-        from qa.retrieve import DEFAULT_RETRIEVER
+    from qa.retrieve import DEFAULT_RETRIEVER
 
+    if "learned" in runs or (ask and (ask_retriever or DEFAULT_RETRIEVER) == "learned"):
+        notes.append(second_stage_note())
+    if ask:
         name = ask_retriever or DEFAULT_RETRIEVER
         ev.ask_run, answers = _timed(timing, f"ask:{name}", lambda: run_ask(store, questions, name, k))
         log(f"eval: answered {len(questions)} questions with {name} in {timing[f'ask:{name}']:.1f}s")
         ev.answers = _timed(timing, "answer_checks", lambda: check_answers(
             store, questions, ev.ask_run, answers, retriever=name))
     return ev
+
+
+def second_stage_note() -> str:
+    """Which learned second stage the run used: its file, checksum and training set."""
+    import json as _json
+
+    from qa import learned
+
+    stage = learned.load()
+    folder = learned.model_folder()
+    manifest = _json.loads((folder / "manifest.json").read_text())
+    return (f"second stage `learned`: {folder / learned.MODEL_FILE} (sha256 {manifest['sha256'][:12]}…), trained on "
+            f"{stage.info.get('trained_on')} questions, chosen on {stage.info.get('chosen_on')} (training set sha256 "
+            f"{manifest['training_set_sha256'][:12]}…); abstains below P = {stage.threshold:.2f}")
 
 
 def run_eval(

@@ -160,6 +160,7 @@ def answers_table(c: AnswerChecks) -> str:
         ("some quote answers", _rate(c.any_quote_answers)),
         ("quotes verbatim in their paper", _rate(c.verbatim)),
         ("PDF quotes: cited pages contain the quote", _rate(c.page)),
+        ("quotes unbroken in the paper's own file (pypdf's text of the cited pages for a PDF)", _rate(c.source)),
         ("top quote cites the question's meeting", _rate(c.meeting)),
         ("… when the top quote answers", _rate(c.meeting_when_answering)),
         ("answering quotes: cited pages include the gold page", _rate(c.gold_page)),

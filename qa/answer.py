@@ -153,11 +153,13 @@ def candidate_quotes(
 
 
 def _on_one_page(paper, start: int, end: int, anchor_start: int, anchor_end: int) -> tuple[int, int]:
-    """Clip a PDF quote to the page holding most of its best sentence.
+    """Clip a quote to the page holding most of its best sentence.
 
-    Between two PDF pages stand a footer and a header that the paper's text leaves out; a
-    quote across the break would not read word for word on either page."""
-    if paper is None or paper.format != "pdf":
+    Between two pages the paper's own file has what the paper's text leaves out: a PDF's
+    footer and header, a text export's page stamp ("Agenda Item 5"), running header or
+    blank-page note. A quote across the break would not be one unbroken run of the file,
+    nor read word for word on either page."""
+    if paper is None:
         return start, end
     best, overlap = None, 0
     for span in paper.pages:
