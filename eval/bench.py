@@ -75,7 +75,7 @@ SERVE_SIZE = 100_000
 RANK_BM25_MAX = 200_000  # rank_bm25 keeps a Python dict per passage: not run above this
 TWO_UNITS_FROM = 500_000  # from here synthetic passages hold 2 sentence units each, to fit in memory
 NPROBE_SHARES = (64, 32, 16, 8)  # recall and speed of the FAISS call alone at nprobe = nlist / each
-RETRIEVERS = ("bm25", "dense", "hybrid", "rerank")
+RETRIEVERS = ("bm25", "dense", "hybrid", "rerank", "learned")
 
 # The keys the JSON summary line always carries (null when not measured).
 SUMMARY_KEYS = (
@@ -262,7 +262,7 @@ def measure_ann(index, questions: list[str], vectors: dict[str, np.ndarray], tru
     res: dict[str, Any] = {"build_s": round(time.perf_counter() - t, 1), "bytes": int(faiss.serialize_index(ann).nbytes),
                            "params": {"nlist": ann.nlist, "nprobe": shipped_nprobe}}
     index.faiss_index = ann  # kept: where IVF ships, write_index writes this one
-    fns = product_fns(index, ("dense", "hybrid") if cfg.quick else ("dense", "hybrid", "rerank"))
+    fns = product_fns(index, ("dense", "hybrid") if cfg.quick else ("dense", "hybrid", "rerank", "learned"))
     depth = dense_depth(index)
     fns["faiss_call"] = faiss_call(ann, vectors, depth)
     timed, errors = round_robin(fns, questions, cfg.repeats)

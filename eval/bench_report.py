@@ -215,7 +215,7 @@ def _latency_section(results: dict[str, Any], chart_name: str) -> list[str]:
             mark = " (shipped)" if shipped_here else ""
             first = kind == "flat"
             load = f"{r['load_avg_start'][0]:.1f} → {r['load_avg_end'][0]:.1f}" if r.get("load_avg_end") else "–"
-            rows.append([f"{s:,}", f"{r['units']:,}", ("flat" if kind == "flat" else "IVF") + mark, load] + [_lat(c.get(n)) if n in c else "" for n in ("bm25", "dense", "hybrid", "rerank", "ask")]
+            rows.append([f"{s:,}", f"{r['units']:,}", ("flat" if kind == "flat" else "IVF") + mark, load] + [_lat(c.get(n)) if n in c else "" for n in ("bm25", "dense", "hybrid", "rerank", "learned", "ask")]
                         + [_lat(dig(r, "peers", "rank_bm25")) if first else "", _lat(dig(r, "peers", "numpy_scan")) if first else ""])
     notes = sorted({f"{k[:-6]} at {s:,}: {v}" for s, r in sizes.items() for c in (r["flat"], r.get("ann") or {}) for k, v in c.items()
                     if k.endswith("_error")})
@@ -228,7 +228,7 @@ def _latency_section(results: dict[str, Any], chart_name: str) -> list[str]:
            f"Above `index.store.ANN_ABOVE` units the store ships an IVF index; flat is then timed once to show the difference. "
            "Searches run on one FAISS thread, as `open_index` serves them.", "",
            f"![latency against corpus size](bench/{chart_name})", ""]
-    out += _table(["passages", "units", "FAISS", "load", "bm25", "dense", "hybrid", "rerank", "ask", "rank_bm25 (peer)", "NumPy scan (peer)"], rows)
+    out += _table(["passages", "units", "FAISS", "load", "bm25", "dense", "hybrid", "rerank", "learned", "ask", "rank_bm25 (peer)", "NumPy scan (peer)"], rows)
     out += [f"- {n}" for n in notes] + ([""] if notes else [])
     ratio_rows = []
     for s in sorted(sizes):

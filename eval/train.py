@@ -243,7 +243,37 @@ def register(sub) -> None:
                    help="an index and the train and dev questions over its papers (repeat per corpus)")
     p.add_argument("--out", default=str(learned.MODEL_DIR), help="folder for second_stage.json and manifest.json")
     p.add_argument("--model", default=None, help="the index's embedding model folder (default: bundled)")
+    p.add_argument("--report", default=None, help="folder for the dev reliability plot and training figures")
     p.set_defaults(func=cmd_train)
+
+
+def write_report(stage: learned.SecondStage, folder: Path) -> None:
+    """``training.json`` (the stage's info) and ``reliability.png``: P(first quote answers)
+    on dev against how often it did, per bin."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "training.json").write_text(json.dumps({**stage.info, "threshold": stage.threshold,
+                                                      "quote_margin": stage.quote_margin}, indent=1) + "\n")
+    bins = stage.info["reliability_dev"]
+    fig, ax = plt.subplots(figsize=(4.5, 4.5), dpi=100)
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="calibrated")
+    ax.plot([b["mean_p"] for b in bins], [b["observed"] for b in bins], marker="o", label="dev questions")
+    for b in bins:
+        ax.annotate(f"n={b['n']}", (b["mean_p"], b["observed"]), textcoords="offset points", xytext=(4, -10), fontsize=8)
+    ax.axvline(stage.threshold, color="tab:red", linestyle="--", label=f"abstain below {stage.threshold:.2f}")
+    ax.set_xlabel("P(first quote answers), predicted")
+    ax.set_ylabel("share whose first quote answered")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.set_title("Reliability on the dev split")
+    fig.tight_layout()
+    fig.savefig(folder / "reliability.png")
+    plt.close(fig)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -254,5 +284,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     corpora = [(open_index(Path(i), embedder), load_questions(tr), load_questions(dv)) for i, tr, dv in args.corpus]
     stage = train(corpora)
     path = learned.save(stage, Path(args.out), training_set_hash([tuple(map(Path, c)) for c in args.corpus]))
+    if args.report:
+        write_report(stage, Path(args.report))
     print(json.dumps({"wrote": str(path), "dev": stage.info["dev"], "threshold": stage.threshold, "quote_margin": stage.quote_margin}))
     return 0

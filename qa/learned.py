@@ -142,7 +142,11 @@ def save(stage: SecondStage, folder: Path, training_set_sha256: str) -> Path:
 def load(folder: Path | None = None) -> SecondStage:
     """The second stage in ``folder``: by default the one shipped in the package, or the
     folder named by $COMMITTEE_QA_SECOND_STAGE (to evaluate another training run)."""
-    return _load(Path(folder or os.environ.get("COMMITTEE_QA_SECOND_STAGE") or MODEL_DIR))
+    return _load(model_folder(folder))
+
+
+def model_folder(folder: Path | None = None) -> Path:
+    return Path(folder or os.environ.get("COMMITTEE_QA_SECOND_STAGE") or MODEL_DIR)
 
 
 @lru_cache(maxsize=4)

@@ -58,7 +58,8 @@ from qa.retrieve import (
     remember,
 )
 
-RETRIEVERS = ("bm25", "dense", "hybrid", "rerank")
+RETRIEVERS = ("bm25", "dense", "hybrid", "rerank", "learned")
+SECOND_STAGES = ("rerank", "learned")  # re-score the hybrid candidates in Python
 EXACT_BELOW = 20_000  # filtered dense search is exact when at most this many passages are admitted
 EF_SEARCH = 200
 TS_NORMALIZATION = 0  # no length normalisation: best on the development questions (docs/SCALING.md)
@@ -382,26 +383,31 @@ class PgIndex:
         rows = self._execute(sql, params)
         passages = [_passage(r, 1) for r in rows]
         scores = np.array([float(r[0]) for r in rows])
-        if retriever in ("hybrid", "rerank") and len(rows):
+        if retriever in ("hybrid", *SECOND_STAGES) and len(rows):
             # The embedded store's boosts for meetings and committees the question names.
             view = SimpleNamespace(passages=passages, settings=self.settings)
             scores = scores + _boosts(view, query, np.arange(len(rows)))
         ranked = _ranked(np.arange(len(rows)), scores)
-        if retriever == "rerank":
-            ranked = self._rerank(query, [int(r[1]) for r in rows], passages, ranked)
+        if retriever in SECOND_STAGES:
+            ranked = self._rerank(query, [int(r[1]) for r in rows], passages, ranked, learned=retriever == "learned")
         return dedupe(SimpleNamespace(passages=passages), ranked[: max(CANDIDATES, 5 * k)], k, retriever)
 
     def _rerank(self, query: Query, pids: list[int], passages: list[Passage],
-                ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
-        """The embedded store's second stage (qa.rerank) over the hybrid candidates, fed
-        from the units table and the lexicon."""
+                ranked: list[tuple[int, float]], learned: bool = False) -> list[tuple[int, float]]:
+        """The embedded store's second stage (qa.rerank, or the learned qa.learned) over the
+        hybrid candidates, fed from the units table and the lexicon."""
+        from qa import learned as learned_stage
         from qa.rerank import rerank
 
-        head = [row for row, _ in ranked[: self.settings.rerank_depth]]
+        stage = learned_stage.load() if learned else None
+        depth = stage.depth if stage else self.settings.rerank_depth
+        head = [row for row, _ in ranked[:depth]]
         if not head:
             return ranked
         view = self.rerank_view(query, pids, passages, head)
-        return rerank(view, query, ranked, depth=self.settings.rerank_depth)
+        if stage is not None:
+            return learned_stage.rescore(stage, view, query, ranked, self.question_vector(query.expanded))
+        return rerank(view, query, ranked, depth=depth)
 
     def rerank_view(self, query: Query, pids: list[int], passages: list[Passage], head: list[int]) -> RerankView:
         """What qa.rerank reads for the candidate rows ``head`` (``pids[row]`` in the database)."""
@@ -473,8 +479,8 @@ class PgIndex:
                     "no indexed passage matches these filters (committee, dates, kind or paper); widen or clear them"
                 )
             exact = admitted <= self.exact_below
-        use_bm = retriever in ("bm25", "hybrid", "rerank")
-        use_de = retriever in ("dense", "hybrid", "rerank")
+        use_bm = retriever in ("bm25", "hybrid", *SECOND_STAGES)
+        use_de = retriever in ("dense", "hybrid", *SECOND_STAGES)
         qwords = query_words(query.expanded) if use_bm else []
         params |= {"n": n, "depth": max(8 * n, 400), "qtext": " ".join(qwords),
                    "budget": self.candidate_budget, "rk": float(self.settings.rrf_k),
@@ -483,7 +489,7 @@ class PgIndex:
             params["vec"] = vector_literal(self.question_vector(query.expanded))
         sql = build_sql(
             bm25=use_bm and bool(qwords), dense=use_de, where=where, exact=exact,
-            fusion={"hybrid": self.settings.fusion, "rerank": RERANK_FUSION}.get(retriever, "single"),
+            fusion={"hybrid": self.settings.fusion, **dict.fromkeys(SECOND_STAGES, RERANK_FUSION)}.get(retriever, "single"),
         )
         self.last_sql = sql
         return sql, params, query

@@ -1,6 +1,7 @@
 """Answers: verbatim quotes at the offsets they cite, page citations, abstention, merging;
 conversations: follow-ups, narrowing in words, save and restore."""
 
+import re
 import shutil
 from pathlib import Path
 
@@ -16,6 +17,12 @@ from qa.render import answer_json, citation_line, page_text
 from qa.retrieve import open_index
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def words(text: str) -> str:
+    """A text's words, for comparing a quote with a page whatever the spacing."""
+    return " ".join(re.findall(r"[a-z0-9£]+", text.lower()))
+
 UPDATE = REPO / "samples" / "sefton" / "004_ef26fe128a3892ff.txt"
 MINUTES = REPO / "tests" / "data" / "kent-cabinet-printed-minutes-2025-01-30.pdf"
 
@@ -147,12 +154,7 @@ def _passage_fields() -> dict:
 def test_pdf_quotes_read_word_for_word_on_their_cited_page(idx):
     """The sentence about the social care grant runs from p. 12 onto p. 13 of the minutes,
     where a page-number header stands between; the quote must keep to one page."""
-    import re
-
     from pypdf import PdfReader
-
-    def words(text: str) -> str:
-        return " ".join(re.findall(r"[a-z0-9£]+", text.lower()))
 
     raw_pages = [words(page.extract_text()) for page in PdfReader(MINUTES).pages]
     questions = [
@@ -187,11 +189,6 @@ def test_text_export_quotes_are_unbroken_runs_of_the_file(pack_idx):
     """In the 31 January 2023 pack a paragraph runs "…to create a new base for", then the
     page stamp "Agenda Item 5", then "cognition and learning…". The paper's text leaves the
     stamp out, so a quote across it would not be one run of the file: it keeps to one side."""
-    import re
-
-    def words(text: str) -> str:
-        return " ".join(re.findall(r"[a-z0-9£]+", text.lower()))
-
     raw = words(PACK_2023.read_text(encoding="utf-8"))
     assert "create a new base for agenda item 5 cognition and learning" in raw  # the stamp stands between
     questions = [

@@ -147,7 +147,7 @@ def test_synthetic_fixed_units_and_unknown_faiss(material):
 
 def test_synthetic_index_answers_through_the_product(synthetic):
     fns = bench.product_fns(synthetic.index)
-    assert set(fns) == {"bm25", "dense", "hybrid", "rerank", "ask"}
+    assert set(fns) == {"bm25", "dense", "hybrid", "rerank", "learned", "ask"}
     for name, fn in fns.items():
         out = fn(QUESTIONS[0])
         assert out is not None, name

@@ -660,6 +660,30 @@ def test_the_second_stage_reads_what_it_reads_in_the_embedded_store(index, folde
         assert ours == pytest.approx(theirs, abs=1e-5), h.passage.id
 
 
+def test_the_learned_stage_reads_the_same_features_from_both_stores(index, folder_of_two):
+    """qa.learned's passage features of the same candidates, in the same order, are the
+    same from the PostgreSQL store's view as from the embedded index; its search gives
+    probabilities, best first."""
+    from qa.learned import passage_matrix
+    from qa.query import understand
+    from qa.retrieve import question_vector
+
+    folder = folder_of_two
+    q = "How many children have been adopted this year, and how many are waiting?"
+    hits = index.search(q, k=5, retriever="learned")
+    assert hits and all(h.retriever == "learned" and 0.0 <= h.score <= 1.0 for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    query = understand(q, index.acronyms, index.committees)
+    with psycopg.connect(index.dsn) as conn:
+        pids = [conn.execute("SELECT pid FROM passages WHERE id = %s AND source = %s",
+                             (h.passage.id, h.passage.source)).fetchone()[0] for h in hits]
+    view = index.rerank_view(query, pids, [h.passage for h in hits], list(range(len(hits))))
+    ours = passage_matrix(view, query, [(row, 1.0) for row in range(len(hits))], question_vector(view, query.expanded))
+    rows = [folder.passages.index(h.passage) for h in hits]
+    theirs = passage_matrix(folder, query, [(row, 1.0) for row in rows], question_vector(folder, query.expanded))
+    assert ours == pytest.approx(theirs, abs=1e-5)
+
+
 def test_the_manifest_lists_the_papers_like_the_folder_one(index):
     manifest = index.manifest
     assert [e["source"] for e in manifest["papers"]] == sorted(TWO)
