@@ -46,6 +46,7 @@ class Segment:
     first: int | None = None
     last: int | None = None
     printed: str | None = None
+    printed_at: int = 0  # where in ``lines`` the printed number stood, to put it back
     stamp: str | None = None
     blank: bool = False
     header: list[str] = field(default_factory=list)
@@ -116,6 +117,7 @@ def _take_marks(segments: list[Segment]) -> None:
             number = PRINTED_PAGE.match(line) if i in edges else None
             if number and seg.printed is None:
                 seg.printed = number.group(1) or number.group(2)
+                seg.printed_at = len(kept)
                 continue
             kept.append(line)
         seg.lines = kept
@@ -140,9 +142,10 @@ def _check_printed(segments: list[Segment]) -> None:
         if seg.printed is None or seg.first is None:
             continue
         if offset is None or int(seg.printed) - seg.first != offset:
-            # Put a number that is not a page number back where it was.
+            # Put a number that is not a page number back where it was (a year closing a
+            # table row, "2028", before the page's last line): quotes must keep the page's order.
             if numbered and count / numbered < 0.5 or offset is None or int(seg.printed) - seg.first != offset:
-                seg.lines.append(seg.printed)
+                seg.lines.insert(seg.printed_at, seg.printed)
                 seg.printed = None
 
 

@@ -178,3 +178,29 @@ def test_bad_files_get_a_one_line_reason(tmp_path, name, content, reason):
         read_paper(path)
     assert reason in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_a_year_closing_a_page_is_put_back_where_it_stood():
+    """Kent's ICS measures (24-00115 Appendix B) end pages with a table row's year and then
+    the table's caption: pypdf gives '… 10% with VCSEs / April 2027 / … by 2036 to 2039. /
+    2045 / Measures within the Logframe ~ Procurement'. The year is tried as a printed page
+    number and, not being one, must go back before the caption, not after it, or a quote of
+    the two lines is not a run of the page's own text."""
+    from index.read import _pdf_segment, build_paper
+
+    pages = [
+        "Objectively Verifiable Indicators Timescale Progress\nThe suicide rate for persons will be "
+        "similar or better than the England average.\n2028\nThe proportion of children who are up to "
+        "date with the vaccinations meets the national benchmark (95%).\n2028\nMeasures within the "
+        "Logframe ~ Public Health",
+        "Objectively Verifiable Indicators Timescale Progress\nBy April 2027, the spend by Kent County "
+        "Council that is in the County will be 45%, with 35% of the \ntotal spend with local SMEs\n"
+        "April 2027\nFor the emissions we can influence to achieve net zero by 2045, with an ambition "
+        "to reach an 80% \nreduction by 2036 to 2039.\n2045\nMeasures within the Logframe ~ Procurement ",
+        "Objectively Verifiable Indicators Timescale Progress\nEvery school will have a named mental "
+        "health lead.\n2026\nMeasures within the Logframe ~ Education",
+    ]
+    paper = build_paper([_pdf_segment(t, i + 1) for i, t in enumerate(pages)], source="measures.pdf", fmt="pdf", content_hash="x")
+    assert "(95%).\n2028\nMeasures within the Logframe ~ Public Health" in paper.text
+    assert "2036 to 2039.\n2045\nMeasures within the Logframe ~ Procurement" in paper.text
+    assert "Public Health\n2028" not in paper.text and all(s.printed is None for s in paper.pages)
