@@ -38,7 +38,7 @@ def register(sub: Any) -> None:
     p.add_argument("--json", dest="json_out", metavar="OUT", help="write every figure as JSON to OUT")
     p.add_argument("--report", metavar="DIR", help="write report.md, chart.png, runs and TREC files to DIR")
     p.add_argument("--model", help="the embedding model the index was built with (local folder)")
-    p.add_argument("--ask-retriever", help="retriever answer() uses (default: the project's default)")
+    p.add_argument("--ask-retriever", help="retriever(s) answer() uses, comma-separated: the first is the headline, later ones are compared with it in paired tests (default: the project's default)")
     p.add_argument("--no-ask", action="store_true", help="retrieval metrics only: skip answers and abstention")
     p.add_argument("--compare-metrics", default="ndcg@10,recall@5", help="metrics of the paired tests")
     p.add_argument("--permutations", type=int, default=10_000, help="random sign patterns per paired test")

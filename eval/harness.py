@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -28,7 +28,7 @@ from typing import Any
 from eval.metrics import DEFAULT_METRICS, abstention_rates, metric, score_run
 from eval.relevance import judge, same_doc
 from eval.score import load_jsonl
-from eval.significance import Comparison, pairwise
+from eval.significance import Comparison, holm, paired_test, pairwise
 
 __all__ = [
     "QuestionSetError",
@@ -220,6 +220,29 @@ class AnswerChecks:
     # span includes the page a person found it on.
     gold_page: Rate = Rate()
     failures: tuple[Failure, ...] = ()
+    # Each question's outcome, for paired tests and figures per kind of question:
+    # {"type", "kind", "abstained", and for answerable ones "top_quote", "any_quote" (0/1)}.
+    per_question: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def by_group(self, key: str) -> dict[str, dict[str, Any]]:
+        """Top quote answers, some quote answers, false abstention (answerable questions)
+        and abstention (unanswerable ones) per ``type`` or ``kind`` of question."""
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for row in self.per_question.values():
+            if row.get(key):
+                groups.setdefault(str(row[key]), []).append(row)
+        out = {}
+        for name, rows in sorted(groups.items()):
+            answerable = [r for r in rows if "top_quote" in r]
+            unanswerable = [r for r in rows if "top_quote" not in r]
+            out[name] = {
+                "n": len(rows),
+                "top_quote_answers": _mean(r["top_quote"] for r in answerable),
+                "any_quote_answers": _mean(r["any_quote"] for r in answerable),
+                "false_abstention": _mean(r["abstained"] for r in answerable),
+                "abstained_unanswerable": _mean(r["abstained"] for r in unanswerable),
+            }
+        return out
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -232,7 +255,13 @@ class AnswerChecks:
             elif isinstance(value, tuple):
                 value = list(value)
             out[name] = value
+        out["by_type"], out["by_kind"] = self.by_group("type"), self.by_group("kind")
         return out
+
+
+def _mean(values: Iterable[float]) -> float | None:
+    values = [float(v) for v in values]
+    return sum(values) / len(values) if values else None
 
 
 def _ws(text: str) -> str:
@@ -340,11 +369,14 @@ def check_answers(
         quotes = () if ans is None or ans.abstained else ans.quotes
         # The gold quotes each quote answers, each text tokenised once.
         judged = judge([qt.text for qt in quotes], gold)
+        outcome = {"type": q.get("type"), "kind": q.get("kind"), "abstained": int(abstained)}
         if gold:
             top_ok = bool(judged) and bool(judged[0])
             any_ok = any(judged)
             c = replace(c, top_quote_answers=c.top_quote_answers.add(top_ok),
                         any_quote_answers=c.any_quote_answers.add(any_ok))
+            outcome.update(top_quote=int(top_ok), any_quote=int(any_ok))
+        c.per_question[qid] = outcome
         expected = meeting_expected(q) if gold else set()
         for rank, qt in enumerate(quotes, start=1):
             cit = qt.citation
@@ -399,11 +431,22 @@ class Evaluation:
     scores: dict[str, dict[str, Any]]  # retriever -> eval.metrics.score_run output
     comparisons: list[Comparison]
     runs: dict[str, dict[str, Record]]  # retriever -> id -> search --json line
-    answers: AnswerChecks | None = None
-    ask_run: dict[str, Record] | None = None
+    # answer() with each retriever asked (the first is the headline): its ask --json lines,
+    # its checks, and paired tests of each later one against the first.
+    ask_runs: dict[str, dict[str, Record]] = field(default_factory=dict)
+    answer_checks: dict[str, AnswerChecks] = field(default_factory=dict)
+    answer_comparisons: list[Comparison] = field(default_factory=list)
     timing_s: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     source: dict[str, str] = field(default_factory=dict)  # questions file, index location
+
+    @property
+    def answers(self) -> AnswerChecks | None:
+        return next(iter(self.answer_checks.values()), None)
+
+    @property
+    def ask_run(self) -> dict[str, Record] | None:
+        return next(iter(self.ask_runs.values()), None)
 
     @property
     def n_answerable(self) -> int:
@@ -431,6 +474,8 @@ class Evaluation:
             "retrievers": {name: {key: s[key] for key in keep} for name, s in self.scores.items()},
             "significance": [c.to_json() for c in self.comparisons],
             "answers": self.answers.to_json() if self.answers else None,
+            "answers_by_retriever": {name: c.to_json() for name, c in self.answer_checks.items()},
+            "answer_significance": [c.to_json() for c in self.answer_comparisons],
             "errors": self.errors(),
             "timing_s": self.timing_s,
             "notes": self.notes,
@@ -486,15 +531,51 @@ def evaluate(
     ev = Evaluation(questions, k, metrics, scores, comparisons, runs, timing_s=timing, notes=notes)
     from qa.retrieve import DEFAULT_RETRIEVER
 
-    if "learned" in runs or (ask and (ask_retriever or DEFAULT_RETRIEVER) == "learned"):
+    asked = _ask_names(ask_retriever, DEFAULT_RETRIEVER) if ask else []
+    if "learned" in runs or "learned" in asked:
         notes.append(second_stage_note())
-    if ask:
-        name = ask_retriever or DEFAULT_RETRIEVER
-        ev.ask_run, answers = _timed(timing, f"ask:{name}", lambda: run_ask(store, questions, name, k))
+    for name in asked:
+        ev.ask_runs[name], answers = _timed(timing, f"ask:{name}", lambda name=name: run_ask(store, questions, name, k))
         log(f"eval: answered {len(questions)} questions with {name} in {timing[f'ask:{name}']:.1f}s")
-        ev.answers = _timed(timing, "answer_checks", lambda: check_answers(
-            store, questions, ev.ask_run, answers, retriever=name))
+        ev.answer_checks[name] = _timed(timing, f"answer_checks:{name}", lambda name=name, answers=answers: check_answers(
+            store, questions, ev.ask_runs[name], answers, retriever=name))
+    ev.answer_comparisons = compare_answers(ev.answer_checks, n_permutations=n_permutations, seed=seed)
     return ev
+
+
+ANSWER_MEASURES = ("top_quote", "any_quote", "abstained")
+
+
+def _ask_names(ask_retriever: str | Sequence[str] | None, default: str) -> list[str]:
+    if not ask_retriever:
+        return [default]
+    names = ask_retriever.split(",") if isinstance(ask_retriever, str) else list(ask_retriever)
+    return list(dict.fromkeys(n.strip() for n in names if n.strip()))
+
+
+def compare_answers(checks: Mapping[str, AnswerChecks], *, n_permutations: int = 10_000, seed: int = 0) -> list[Comparison]:
+    """Paired randomization tests of each later answer run against the first: whether the
+    top quote answers and whether some quote does (answerable questions), and whether it
+    abstains (unanswerable questions)."""
+    names = list(checks)
+    out: list[Comparison] = []
+    for measure in ANSWER_MEASURES:
+        unanswerable = measure == "abstained"
+
+        def rows(c: AnswerChecks, measure=measure, unanswerable=unanswerable) -> dict[str, Any]:
+            return {"per_question": {qid: {measure: r[measure]} for qid, r in c.per_question.items()
+                                     if ("top_quote" not in r) == unanswerable}}
+
+        scored = {name: rows(checks[name]) for name in names}
+        if len(names) < 2 or not scored[names[0]]["per_question"]:
+            continue
+        tests = [(name, paired_test(
+            {q: r[measure] for q, r in scored[name]["per_question"].items()},
+            {q: r[measure] for q, r in scored[names[0]]["per_question"].items()},
+            n_permutations=n_permutations, seed=seed)) for name in names[1:]]
+        adjusted = holm([r.p_value for _, r in tests])
+        out += [Comparison(measure, a, names[0], r, p) for (a, r), p in zip(tests, adjusted, strict=True)]
+    return out
 
 
 def second_stage_note() -> str:

@@ -190,10 +190,17 @@ def evaluation_markdown(ev: Evaluation, *, title: str = "Evaluation", chart_name
         lines += [f"| {c.metric} | {c.a} | {c.b} | {c.result.mean_a:.3f} | {c.result.mean_b:.3f} "
                   f"| {c.result.diff:+.3f} | {c.result.p_value:.4f} | {c.p_holm:.4f} |" for c in ev.comparisons]
         lines.append("")
-    c = ev.answers
-    if c is not None:
+    for c in ev.answer_checks.values():
         lines += [f"## Answers (`ask`, retriever `{c.retriever}`)", "", answers_table(c), "",
                   f"{c.quotes} quotes checked; {c.not_pdf} from text exports (no PDF page to check).", ""]
+        for key in ("type", "kind"):
+            groups = c.by_group(key)
+            if groups:
+                lines += [f"By question {key}:", "", f"| {key} | n | top quote answers | some quote answers | false abstention | abstained (unanswerable) |",
+                          "|---|---:|---:|---:|---:|---:|"]
+                lines += [f"| {g} | {r['n']} | {_fmt(r['top_quote_answers'])} | {_fmt(r['any_quote_answers'])} | "
+                          f"{_fmt(r['false_abstention'])} | {_fmt(r['abstained_unanswerable'])} |" for g, r in groups.items()]
+                lines.append("")
         if c.answered_unanswerable or c.abstained_answerable:
             lines += [f"Answered though unanswerable: {', '.join(c.answered_unanswerable) or 'none'}. "
                       f"Abstained though answerable: {', '.join(c.abstained_answerable) or 'none'}.", ""]
@@ -205,6 +212,14 @@ def evaluation_markdown(ev: Evaluation, *, title: str = "Evaluation", chart_name
                 quote = f.quote.replace("|", "\\|")
                 lines.append(f"| {f.check} | {f.id} | {f.rank} | {f.source} | {pages} | {f.detail} | {quote} |")
             lines.append("")
+    if ev.answer_comparisons:
+        lines += ["## Answers compared (paired randomization tests)", "",
+                  "Per question: the top quote answers and some quote answers (answerable questions), "
+                  "abstained (unanswerable questions); diff = a − b; p (Holm) over the runs compared with b.", "",
+                  "| measure | a | b | n | mean a | mean b | diff | p | p (Holm) |", "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+        lines += [f"| {c.metric} | {c.a} | {c.b} | {c.result.n} | {c.result.mean_a:.3f} | {c.result.mean_b:.3f} "
+                  f"| {c.result.diff:+.3f} | {c.result.p_value:.4f} | {c.p_holm:.4f} |" for c in ev.answer_comparisons]
+        lines.append("")
     errors = ev.errors()
     if errors:
         lines += ["Questions refused: " + json.dumps(errors, ensure_ascii=False), ""]
@@ -244,9 +259,9 @@ def write_report(ev: Evaluation, folder: Path, *, title: str = "Evaluation") -> 
     if ev.runs:
         written["qrels"] = folder / "trec" / "qrels.txt"
         write_qrels(ev.questions, ev.runs.values(), written["qrels"])
-    if ev.ask_run is not None and ev.answers is not None:
-        written["ask"] = folder / "runs" / f"ask-{ev.answers.retriever}.jsonl"
-        _write_jsonl(written["ask"], ev.ask_run)
+    for name, ask_run in ev.ask_runs.items():
+        written[f"ask:{name}"] = folder / "runs" / f"ask-{name}.jsonl"
+        _write_jsonl(written[f"ask:{name}"], ask_run)
     chart_name = None
     if ev.scores:
         chart_name = "chart.png"

@@ -335,3 +335,30 @@ def test_real_model_agrees_with_eval_score(real_index_dir, real_embedder, tmp_pa
             assert abs(ev.scores[name]["mean"][m] - v) <= 0.01, (name, m)
     assert ev.scores["hybrid"]["mean"]["hit@10"] > 0
     assert ev.answers.verbatim.n > 0 and ev.answers.verbatim.passed == ev.answers.verbatim.n
+
+
+def test_answer_runs_compared_by_hand():
+    """Two answer runs over five questions, compared per question. a's top quote answers q1,
+    q2, q3 and b's only q1 (answerable q1-q4): diffs 0, +1, +1, 0. Of the 2**4 sign patterns
+    |mean| = 0.5 only where the two +1s keep one sign (2 of their 4 patterns, whatever the
+    zeros do): p = 8/16 = 0.5. On the unanswerable q5 a abstains, b does not."""
+    from eval.harness import AnswerChecks, compare_answers
+
+    def checks(name, tops, abstains_on_q5):
+        per = {f"q{i + 1}": {"type": "lexical", "kind": "figure", "abstained": 0, "top_quote": t, "any_quote": 1}
+               for i, t in enumerate(tops)}
+        per["q5"] = {"type": "unanswerable", "kind": "unanswerable", "abstained": int(abstains_on_q5)}
+        return AnswerChecks(retriever=name, abstention={}, per_question=per)
+
+    a, b = checks("learned", [1, 1, 1, 0], True), checks("rerank", [1, 0, 0, 0], False)
+    comps = {c.metric: c for c in compare_answers({"rerank": b, "learned": a}, n_permutations=100)}
+    top = comps["top_quote"]
+    assert (top.a, top.b, top.result.n) == ("learned", "rerank", 4)
+    assert top.result.mean_a == 0.75 and top.result.mean_b == 0.25 and top.result.p_value == 0.5
+    assert comps["any_quote"].result.diff == 0 and comps["any_quote"].result.p_value == 1.0
+    assert comps["abstained"].result.n == 1 and comps["abstained"].result.diff == 1.0
+    assert a.by_group("kind") == {
+        "figure": {"n": 4, "top_quote_answers": 0.75, "any_quote_answers": 1.0, "false_abstention": 0.0, "abstained_unanswerable": None},
+        "unanswerable": {"n": 1, "top_quote_answers": None, "any_quote_answers": None, "false_abstention": None, "abstained_unanswerable": 1.0},
+    }
+    assert compare_answers({"rerank": b}) == []
