@@ -529,9 +529,9 @@ def evaluate(
     scores = {name: score_run(questions, run, metrics) for name, run in runs.items()}
     comparisons = pairwise(scores, compare_metrics, n_permutations=n_permutations, seed=seed)
     ev = Evaluation(questions, k, metrics, scores, comparisons, runs, timing_s=timing, notes=notes)
-    from qa.retrieve import DEFAULT_RETRIEVER
+    from qa.retrieve import default_retriever
 
-    asked = _ask_names(ask_retriever, DEFAULT_RETRIEVER) if ask else []
+    asked = _ask_names(ask_retriever, default_retriever(store)) if ask else []
     if "learned" in runs or "learned" in asked:
         notes.append(second_stage_note())
     for name in asked:

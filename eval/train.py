@@ -25,9 +25,9 @@ import numpy as np
 from eval.harness import load_questions, stderr_log
 from eval.metrics import score_question
 from eval.relevance import judge
+from eval.weak import weak_questions
 from qa import learned
 from qa.answer import AnswerSettings, candidate_quotes, question_idf, unknown_words
-from qa.answertype import answer_types
 from qa.query import understand
 from qa.retrieve import CANDIDATES, dedupe, question_vector, run_hybrid
 
@@ -35,6 +35,9 @@ DEPTH = 30  # first-stage candidates the passage model re-scores (as rerank does
 L2_GRID = (0.1, 1.0, 10.0, 100.0)
 MARGINS = (0.05, 0.1, 0.2, 0.3, 0.5)
 MAX_FALSE_ABSTENTION = 0.08  # the product's limit on abstaining when the papers do answer
+# The structure's weak pairs are kept only for a clear gain on dev (recall@5 + nDCG@10),
+# not for a question's worth of noise.
+WEAK_GAIN = 0.01
 
 
 @dataclass
@@ -75,23 +78,31 @@ def _stack(questions: list[Question], attr: str) -> tuple[np.ndarray, np.ndarray
     return np.vstack(xs), np.concatenate(ys)
 
 
-def hits_for(q: Question, model: learned.LogisticModel, k: int = 10):
-    """The passages a search with this passage model returns (scores: P(answers))."""
-    probs = model.probability(q.passage_x) if len(q.head) else np.zeros(0)
-    ranked = sorted(((row, float(p)) for (row, _), p in zip(q.head, probs)), key=lambda rp: -rp[1])
+def hits_for(q: Question, model: learned.LogisticModel | None = None, k: int = 10, scores: np.ndarray | None = None):
+    """The passages a search with this passage model (or these scores of the candidates,
+    higher better) returns."""
+    if scores is None:
+        scores = model.probability(model.on(q.passage_x, learned.PASSAGE_FEATURES)) if len(q.head) else np.zeros(0)
+    ranked = sorted(((row, float(p)) for (row, _), p in zip(q.head, scores)), key=lambda rp: -rp[1])
     return dedupe(q.index, ranked, k, "learned")
 
 
-def passage_figures(questions: list[Question], model: learned.LogisticModel) -> dict[str, float]:
-    rows = [score_question(q.record, [{"text": h.passage.text} for h in hits_for(q, model)], ["recall@5", "ndcg@10", "mrr@10"])
-            for q in questions if q.gold]
+def passage_figures(questions: list[Question], model: learned.LogisticModel | None = None,
+                    scores: Sequence[np.ndarray] | None = None) -> dict[str, float]:
+    """recall@5, nDCG@10 and MRR@10 over the answerable questions, ranked by the passage
+    model or by given scores (one array per question, over its candidates)."""
+    rows = []
+    for n, q in enumerate(questions):
+        if q.gold:
+            hits = hits_for(q, model, scores=None if scores is None else scores[n])
+            rows.append(score_question(q.record, [{"text": h.passage.text} for h in hits], ["recall@5", "ndcg@10", "mrr@10"]))
     return {m: float(np.mean([r[m] for r in rows])) for m in ("recall@5", "ndcg@10", "mrr@10")}
 
 
 def span_examples(q: Question, passage_model: learned.LogisticModel):
     """The quotes read from the passage model's top passages: candidates, features, labels."""
     hits = hits_for(q, passage_model)
-    cands = candidate_quotes(q.index, q.query.expanded, q.qvec, hits, AnswerSettings())
+    cands = candidate_quotes(q.index, q.query.expanded, q.qvec, hits, AnswerSettings(context_sentences=learned.QUOTE_CONTEXT))
     idf = question_idf(q.index, q.query.expanded)
     x = learned.span_matrix(cands, q.query.text, idf, {h.passage.id: h.score for h in hits})
     texts = [c.passage.text[c.start - c.passage.start : c.end - c.passage.start] for c in cands]
@@ -119,29 +130,35 @@ def first_quote_right(questions: list[Question], stage_parts, margin: float | No
     return {"top_quote": top / n, "some_quote": some / n if margin is not None else float("nan")}
 
 
-def train(corpora: Sequence[tuple[object, list[dict], list[dict]]], log=stderr_log) -> learned.SecondStage:
-    train_qs: list[Question] = []
-    dev_qs: list[Question] = []
-    for index, tr, dv in corpora:
-        train_qs += prepare(index, tr)
-        dev_qs += prepare(index, dv)
-    log(f"train: {len(train_qs)} train and {len(dev_qs)} dev questions prepared")
+# The passage models tried: a weight for every feature, or the hand-weighted score of
+# qa.rerank alone, calibrated (its order, with a probability for the later stages).
+PASSAGE_MODELS = {
+    "features": tuple(n for n in learned.PASSAGE_FEATURES if n != "hand"),
+    "hand-weighted, calibrated": ("hand",),
+}
 
-    # 1. passages
+
+def fit_passage_model(train_qs: list[Question], dev_qs: list[Question], log=lambda msg: None):
+    """The passage model of each kind (PASSAGE_MODELS) fitted on train, its L2 strength
+    chosen on dev by recall@5 + nDCG@10: {kind: (model, l2, dev figures)}."""
     x, y = _stack(train_qs, "passage")
-    best = None
-    for l2 in L2_GRID:
-        model = learned.fit_logistic(x, y, learned.PASSAGE_FEATURES, l2=l2)
-        figs = passage_figures(dev_qs, model)
-        log(f"train: passage l2={l2}: dev recall@5 {figs['recall@5']:.3f} nDCG@10 {figs['ndcg@10']:.3f}")
-        score = figs["recall@5"] + figs["ndcg@10"]
-        if best is None or score > best[0] + 1e-9:
-            best = (score, l2, model, figs)
-    _, passage_l2, passage_model, passage_dev = best
+    out = {}
+    for kind, names in PASSAGE_MODELS.items():
+        for l2 in L2_GRID:
+            model = learned.fit_logistic(model_columns(x, names), y, names, l2=l2)
+            figs = {k: round(v, 4) for k, v in passage_figures(dev_qs, model).items()}
+            log(f"train: passage model ({kind}) l2={l2}: dev recall@5 {figs['recall@5']:.3f} nDCG@10 {figs['ndcg@10']:.3f}")
+            if kind not in out or _passage_score(figs) > _passage_score(out[kind][2]) + 1e-9:
+                out[kind] = (model, l2, figs)
+    return out
 
-    # 2. quotes, read from the passages that model puts first
+
+def fit_span_model(train_qs: list[Question], dev_qs: list[Question], passage_model: learned.LogisticModel, log=lambda msg: None):
+    """The span model over the quotes read from ``passage_model``'s top passages, its L2
+    chosen on dev by how often the top quote answers: (model, l2, dev figures)."""
     for q in train_qs + dev_qs:
-        q.spans[id(passage_model)] = span_examples(q, passage_model)
+        if id(passage_model) not in q.spans:
+            q.spans[id(passage_model)] = span_examples(q, passage_model)
     xs = [q.spans[id(passage_model)][2] for q in train_qs if len(q.spans[id(passage_model)][2])]
     ys = [q.spans[id(passage_model)][3] for q in train_qs if len(q.spans[id(passage_model)][3])]
     sx, sy = np.vstack(xs), np.concatenate(ys)
@@ -150,10 +167,56 @@ def train(corpora: Sequence[tuple[object, list[dict], list[dict]]], log=stderr_l
         model = learned.fit_logistic(sx, sy, learned.SPAN_FEATURES, l2=l2)
         figs = first_quote_right(dev_qs, (passage_model, model))
         log(f"train: span l2={l2}: dev top quote answers {figs['top_quote']:.3f}")
-        if best is None or figs["top_quote"] > best[0] + 1e-9:
-            best = (figs["top_quote"], l2, model)
-    _, span_l2, span_model = best
+        if best is None or figs["top_quote"] > best[2]["top_quote"] + 1e-9:
+            best = (model, l2, figs)
+    return best
+
+
+def model_columns(x: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    return x[:, [learned.PASSAGE_FEATURES.index(n) for n in names]]
+
+
+def _passage_score(figures: dict[str, float]) -> float:
+    return figures["recall@5"] + figures["ndcg@10"]
+
+
+def papers_quoted(index, records: Sequence[dict]) -> set[str]:
+    """The sources of the index's papers that ``records`` quote (the split's own papers)."""
+    docs = {str(a["doc"]) for r in records for a in r.get("answers") or []}
+    return {p.source for p in index.papers.values() if p.doc in docs or str(Path(p.source).with_suffix("")) in docs}
+
+
+def train(corpora: Sequence[tuple[object, list[dict], list[dict]]], log=stderr_log) -> learned.SecondStage:
+    train_qs: list[Question] = []
+    dev_qs: list[Question] = []
+    weak_qs: list[Question] = []
+    for index, tr, dv in corpora:
+        train_qs += prepare(index, tr)
+        dev_qs += prepare(index, dv)
+        weak_qs += prepare(index, weak_questions(index.passages, papers_quoted(index, tr)))
+    log(f"train: {len(train_qs)} train and {len(dev_qs)} dev questions prepared, "
+        f"{len(weak_qs)} weak ones from the train papers' structure (eval.weak)")
+
+    # 1. passages, then 2. the quotes read from the passages each passage model puts first.
+    # The passage model of each kind, with the structure's weak pairs and without; kept is
+    # the one whose passages and quotes together do best on dev (recall@5 + nDCG@10 + top
+    # quote answers); the weak pairs only for a clear gain.
+    options = {kind: (*fitted, False) for kind, fitted in fit_passage_model(train_qs, dev_qs, log).items()}
+    if weak_qs:
+        options |= {f"{kind}, with weak pairs": (*fitted, True)
+                    for kind, fitted in fit_passage_model(train_qs + weak_qs, dev_qs, log).items()}
+    tried, best = {}, None
+    for name, (model, l2, figs, weak) in options.items():
+        span_model, span_l2, quotes = fit_span_model(train_qs, dev_qs, model, log)
+        score = _passage_score(figs) + quotes["top_quote"] - (WEAK_GAIN if weak else 0.0)
+        tried[name] = {**figs, "l2": l2, "top_quote": round(quotes["top_quote"], 4), "span_l2": span_l2}
+        log(f"train: {name}: dev recall@5 + nDCG@10 + top quote {score:.3f}")
+        if best is None or score > best[0] + 1e-9:
+            best = (score, name, model, span_model, span_l2)
+    _, passage_choice, passage_model, span_model, span_l2 = best
+    passage_dev = {k: tried[passage_choice][k] for k in ("recall@5", "ndcg@10", "mrr@10")}
     margin = max(MARGINS, key=lambda m: first_quote_right(dev_qs, (passage_model, span_model), m)["some_quote"] - 0.02 * m * 10)
+    log(f"train: passage model kept: {passage_choice}")
 
     # 3. P(first quote answers), and the threshold under which the answer abstains
     def answer_rows(qs: list[Question]) -> tuple[np.ndarray, np.ndarray]:
@@ -161,7 +224,7 @@ def train(corpora: Sequence[tuple[object, list[dict], list[dict]]], log=stderr_l
         for q in qs:
             hits, cands, sxq, syq = q.spans[id(passage_model)]
             probs = span_model.probability(sxq) if len(cands) else np.zeros(0)
-            rows.append(learned.answer_vector(probs, cands, hits, q.unknown, answer_types(q.query.text)))
+            rows.append(learned.answer_vector(probs, cands, hits, q.unknown))
             labels.append(float(bool(len(cands)) and bool(syq[int(np.argmax(probs))])))
         return np.vstack(rows), np.array(labels)
 
@@ -182,13 +245,26 @@ def train(corpora: Sequence[tuple[object, list[dict], list[dict]]], log=stderr_l
     dev_quotes = first_quote_right(dev_qs, (passage_model, span_model), margin)
     info = {
         "trained_on": len(train_qs), "chosen_on": len(dev_qs),
-        "l2": {"passage": passage_l2, "span": span_l2, "answer": answer_l2},
-        "dev": {**{k: round(v, 4) for k, v in passage_dev.items()},
+        "embedding_model": _embedding_model(corpora),
+        "passage_model": passage_choice,
+        "l2": {"passage": options[passage_choice][1], "span": span_l2, "answer": answer_l2},
+        "passage_models_on_dev": tried,
+        "weak_questions": len(weak_qs),
+        "dev": {**passage_dev,
                 "top_quote": round(dev_quotes["top_quote"], 4), "some_quote": round(dev_quotes["some_quote"], 4),
                 "abstains_unanswerable": round(abst[0], 4), "false_abstention": round(abst[1], 4)},
         "reliability_dev": reliability(answer_model.probability(dx), dy),
     }
     return learned.SecondStage(passage_model, span_model, answer_model, threshold, margin, DEPTH, info)
+
+
+def _embedding_model(corpora) -> str:
+    """The one embedding model every training index was built with (the features are its
+    similarities)."""
+    names = {index.embedder.name for index, _, _ in corpora}
+    if len(names) != 1:
+        raise ValueError(f"the training indexes were built with different embedding models ({', '.join(sorted(names))}): train on one")
+    return names.pop()
 
 
 def choose_threshold(chance: np.ndarray, answerable: Sequence[bool]) -> tuple[float, tuple[float, float]]:

@@ -232,9 +232,13 @@ def read(
     """Search for ``question`` and score the sentences of the top passages (``answer``'s
     first half; ``eval.abstention_signals`` measures the same evidence)."""
     from qa.query import understand
-    from qa.retrieve import DEFAULT_RETRIEVER, question_vector
+    from qa.retrieve import default_retriever, question_vector
 
-    retriever = retriever or DEFAULT_RETRIEVER
+    retriever = retriever or default_retriever(store)
+    if retriever == "learned":
+        from qa.learned import QUOTE_CONTEXT
+
+        settings = replace(settings, context_sentences=QUOTE_CONTEXT)
     hits = store.search(question, k=max(k, PASSAGES_READ), filters=filters, retriever=retriever)
     query = understand(question, store.acronyms, store.committees)
     if not hits:
@@ -261,10 +265,9 @@ def learned_order(stage, store, query, hits: list[Hit], candidates: list[Candida
     scored by it, and the calibrated P(the first quote answers)."""
     from qa import learned
 
-    probs = stage.span.probability(learned.span_matrix(
-        candidates, query.text, question_idf(store, query.expanded), {h.passage.id: h.score for h in hits}))
-    chance = float(stage.answer.probability(learned.answer_vector(
-        probs, candidates, hits, unknown, answer_types(query.text)))[0])
+    x = learned.span_matrix(candidates, query.text, question_idf(store, query.expanded), {h.passage.id: h.score for h in hits})
+    probs = stage.span.probability(x)
+    chance = float(stage.answer.probability(learned.answer_vector(probs, candidates, hits, unknown))[0])
     order = np.argsort(-probs, kind="stable")
     return [replace(candidates[i], score=float(probs[i])) for i in order], chance
 

@@ -308,14 +308,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_parse)
 
     def query_args(p: argparse.ArgumentParser) -> None:
-        from qa.retrieve import DEFAULT_RETRIEVER, retriever_names
+        from qa.retrieve import retriever_names
 
         p.add_argument("question", nargs="?")
         p.add_argument("--index", default=os.environ.get("COMMITTEE_QA_INDEX", "data/index"))
         p.add_argument("--store", metavar="URL", help="a postgresql:// index instead of the --index folder")
         p.add_argument("--questions", help="a question set (JSON Lines); prints JSON Lines")
         p.add_argument("--k", type=int, default=10)
-        p.add_argument("--retriever", default=DEFAULT_RETRIEVER, choices=retriever_names())
+        p.add_argument("--retriever", choices=retriever_names(),
+                       help="default: learned where the shipped second stage was trained on the index's embedding model, else rerank")
         p.add_argument("--json", action="store_true")
         p.add_argument("--model")
         p.add_argument("--committee", action="append", help="only this committee (repeatable)")

@@ -49,12 +49,12 @@ from index.tokens import STOP_WORDS, bm25_tokens, words
 from qa.query import Query, understand
 from qa.retrieve import (
     CANDIDATES,
-    DEFAULT_RETRIEVER,
     HybridSettings,
     NoMatchingPassages,
     _boosts,
     _ranked,
     dedupe,
+    default_retriever,
     remember,
 )
 
@@ -376,9 +376,10 @@ class PgIndex:
     # --- search ----------------------------------------------------------------------
 
     def search(
-        self, question: str, k: int = 10, filters: Filters = Filters(), retriever: str = DEFAULT_RETRIEVER
+        self, question: str, k: int = 10, filters: Filters = Filters(), retriever: str | None = None
     ) -> list[Hit]:
         """The ``k`` best distinct passages for ``question`` (the PassageStore protocol)."""
+        retriever = retriever or default_retriever(self)
         sql, params, query = self._plan(question, k, filters, retriever)
         rows = self._execute(sql, params)
         passages = [_passage(r, 1) for r in rows]

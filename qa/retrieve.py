@@ -410,7 +410,18 @@ RETRIEVERS: dict[str, Callable[..., list[tuple[int, float]]]] = {
     "rerank": run_rerank,
     "learned": run_learned,
 }
-DEFAULT_RETRIEVER = "rerank"
+# The learned second stage (qa.learned, shipped in qa/models) where it was trained on the
+# index's embedding model; otherwise the hand-weighted rerank (docs/EVAL.md).
+DEFAULT_RETRIEVER = "learned"
+FALLBACK_RETRIEVER = "rerank"
+
+
+def default_retriever(store) -> str:
+    """The retriever a store answers with when none is named."""
+    from qa import learned
+
+    embedder = getattr(store, "embedder", None)
+    return DEFAULT_RETRIEVER if embedder is not None and learned.fits(embedder.name) else FALLBACK_RETRIEVER
 
 
 def retriever_names() -> list[str]:
@@ -464,9 +475,11 @@ def search(
     question: str,
     k: int = 10,
     filters: Filters = Filters(),
-    retriever: str = DEFAULT_RETRIEVER,
+    retriever: str | None = None,
 ) -> list[Hit]:
-    """The ``k`` best distinct passages for ``question``."""
+    """The ``k`` best distinct passages for ``question`` (``retriever`` None: the store's
+    default_retriever)."""
+    retriever = retriever or default_retriever(index)
     try:
         run = RETRIEVERS[retriever]
     except KeyError:

@@ -15,7 +15,9 @@ from conftest import KENT_MINUTES, SEFTON_SMALL, SEFTON_UPDATE
 
 from eval.score import load_jsonl, load_run, score_files
 from index.embed import HashingEmbedder
-from qa.retrieve import DEFAULT_RETRIEVER
+# The hashing embedder: the shipped second stage was trained on all-MiniLM-L6-v2, so the
+# default is the hand-weighted rerank (qa.retrieve.default_retriever).
+from qa.retrieve import FALLBACK_RETRIEVER as DEFAULT_RETRIEVER
 
 ADOPTION = (
     "This year to date 14 children have been adopted, an increase on last year's 7 children "
@@ -52,7 +54,7 @@ BM25_MEANS = {
     "mrr@10": 0.75,
     "ndcg@10": (2 + NDCG_Q5) / 4,
 }
-RETRIEVERS = ("bm25", "dense", "hybrid", "rerank")
+RETRIEVERS = ("bm25", "dense", "hybrid", "rerank", "learned")
 PAIRS = [(a, b) for i, b in enumerate(RETRIEVERS) for a in RETRIEVERS[i + 1 :]]
 
 

@@ -127,3 +127,43 @@ def test_training_is_deterministic_and_its_stage_answers(small_index, tmp_path, 
         assert bool(got.nearest) is abstains
     best = got.quotes[0]
     assert best.start <= best.best_start < best.best_end <= best.end
+
+
+def test_the_shipped_stage_loads_offline_and_says_what_it_was_trained_on():
+    """qa/models ships inside the package: it loads, matches its manifest's checksum, and
+    names the embedding model and the split its figures come from."""
+    learned._load.cache_clear()
+    stage = learned.load(learned.MODEL_DIR)
+    manifest = json.loads((learned.MODEL_DIR / "manifest.json").read_text())
+    assert manifest["sha256"] == learned.sha256(learned.MODEL_DIR / learned.MODEL_FILE)
+    assert len(manifest["training_set_sha256"]) == 64
+    assert stage.info["embedding_model"] == "all-MiniLM-L6-v2"
+    assert stage.info["trained_on"] > 300 and stage.info["chosen_on"] > 100
+    assert 0.0 < stage.threshold < 1.0 and stage.depth == 30
+    assert set(stage.passage.names) <= set(learned.PASSAGE_FEATURES)
+
+
+def test_the_default_is_the_learned_stage_only_for_the_model_it_was_trained_on(small_index, real_index_dir, real_embedder):
+    from qa.retrieve import default_retriever, open_index
+
+    assert learned.fits("all-MiniLM-L6-v2") and not learned.fits("hashing-64")
+    assert default_retriever(small_index) == "rerank"  # hashing vectors: another scale
+    assert default_retriever(open_index(real_index_dir, real_embedder)) == "learned"
+
+
+@pytest.mark.integration
+def test_the_shipped_stage_answers_real_papers(real_index_dir, real_embedder):
+    """With the real model: the default search is the learned stage (probabilities, best
+    first), and the answer carries its confidence and quotes the sentence about adoption."""
+    from qa.answer import answer
+    from qa.retrieve import open_index, search
+
+    idx = open_index(real_index_dir, real_embedder)
+    hits = search(idx, "How many children have been adopted this year?", k=5)
+    assert hits[0].retriever == "learned"
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True) and all(0.0 <= s <= 1.0 for s in scores)
+    ans = answer(idx, "How many children have been adopted this year?")
+    assert not ans.abstained and 0.0 < ans.confidence < 1.0
+    assert "14 children have been adopted" in ans.quotes[0].text
+    assert ans.quotes[0].start <= ans.quotes[0].best_start < ans.quotes[0].best_end <= ans.quotes[0].end
