@@ -34,6 +34,7 @@ from qa.retrieve import CANDIDATES, dedupe, question_vector, run_hybrid
 DEPTH = 30  # first-stage candidates the passage model re-scores (as rerank does)
 L2_GRID = (0.1, 1.0, 10.0, 100.0)
 MARGINS = (0.05, 0.1, 0.2, 0.3, 0.5)
+CONTEXTS = (0, 1)  # sentences either side of the best a quote may take (qa.answer._extend)
 MAX_FALSE_ABSTENTION = 0.08  # the product's limit on abstaining when the papers do answer
 # The structure's weak pairs are kept only for a clear gain on dev (recall@5 + nDCG@10),
 # not for a question's worth of noise.
@@ -99,10 +100,11 @@ def passage_figures(questions: list[Question], model: learned.LogisticModel | No
     return {m: float(np.mean([r[m] for r in rows])) for m in ("recall@5", "ndcg@10", "mrr@10")}
 
 
-def span_examples(q: Question, passage_model: learned.LogisticModel):
-    """The quotes read from the passage model's top passages: candidates, features, labels."""
+def span_examples(q: Question, passage_model: learned.LogisticModel, context: int = 1):
+    """The quotes read from the passage model's top passages, taking ``context`` sentences
+    either side of the best: candidates, features, labels."""
     hits = hits_for(q, passage_model)
-    cands = candidate_quotes(q.index, q.query.expanded, q.qvec, hits, AnswerSettings(context_sentences=learned.QUOTE_CONTEXT))
+    cands = candidate_quotes(q.index, q.query.expanded, q.qvec, hits, AnswerSettings(context_sentences=context))
     idf = question_idf(q.index, q.query.expanded)
     x = learned.span_matrix(cands, q.query.text, idf, {h.passage.id: h.score for h in hits})
     texts = [c.passage.text[c.start - c.passage.start : c.end - c.passage.start] for c in cands]
@@ -110,14 +112,15 @@ def span_examples(q: Question, passage_model: learned.LogisticModel):
     return hits, cands, x, y
 
 
-def first_quote_right(questions: list[Question], stage_parts, margin: float | None = None) -> dict[str, float]:
-    """Top quote answers / some quote answers over answerable questions, for a span model."""
-    passage_model, span_model = stage_parts
+def first_quote_right(questions: list[Question], read: tuple, span_model: learned.LogisticModel,
+                      margin: float | None = None) -> dict[str, float]:
+    """Top quote answers / some quote answers over answerable questions, for a span model
+    over the quotes ``read`` (a key of Question.spans: passage model, context)."""
     top = some = n = 0
     for q in questions:
         if not q.gold:
             continue
-        hits, cands, x, y = q.spans[id(passage_model)]
+        hits, cands, x, y = q.spans[read]
         n += 1
         if not len(cands):
             continue
@@ -153,22 +156,25 @@ def fit_passage_model(train_qs: list[Question], dev_qs: list[Question], log=lamb
     return out
 
 
-def fit_span_model(train_qs: list[Question], dev_qs: list[Question], passage_model: learned.LogisticModel, log=lambda msg: None):
-    """The span model over the quotes read from ``passage_model``'s top passages, its L2
-    chosen on dev by how often the top quote answers: (model, l2, dev figures)."""
+def fit_span_model(train_qs: list[Question], dev_qs: list[Question], passage_model: learned.LogisticModel,
+                   context: int, log=lambda msg: None):
+    """The span model over the quotes read from ``passage_model``'s top passages with
+    ``context`` sentences either side, its L2 chosen on dev by how often the top quote
+    answers: (model, l2, dev figures, the key of Question.spans it read)."""
+    read = (id(passage_model), context)
     for q in train_qs + dev_qs:
-        if id(passage_model) not in q.spans:
-            q.spans[id(passage_model)] = span_examples(q, passage_model)
-    xs = [q.spans[id(passage_model)][2] for q in train_qs if len(q.spans[id(passage_model)][2])]
-    ys = [q.spans[id(passage_model)][3] for q in train_qs if len(q.spans[id(passage_model)][3])]
+        if read not in q.spans:
+            q.spans[read] = span_examples(q, passage_model, context)
+    xs = [q.spans[read][2] for q in train_qs if len(q.spans[read][2])]
+    ys = [q.spans[read][3] for q in train_qs if len(q.spans[read][3])]
     sx, sy = np.vstack(xs), np.concatenate(ys)
     best = None
     for l2 in L2_GRID:
         model = learned.fit_logistic(sx, sy, learned.SPAN_FEATURES, l2=l2)
-        figs = first_quote_right(dev_qs, (passage_model, model))
-        log(f"train: span l2={l2}: dev top quote answers {figs['top_quote']:.3f}")
+        figs = first_quote_right(dev_qs, read, model)
+        log(f"train: span l2={l2}, context {context}: dev top quote answers {figs['top_quote']:.3f}")
         if best is None or figs["top_quote"] > best[2]["top_quote"] + 1e-9:
-            best = (model, l2, figs)
+            best = (model, l2, figs, read)
     return best
 
 
@@ -207,22 +213,25 @@ def train(corpora: Sequence[tuple[object, list[dict], list[dict]]], log=stderr_l
                     for kind, fitted in fit_passage_model(train_qs + weak_qs, dev_qs, log).items()}
     tried, best = {}, None
     for name, (model, l2, figs, weak) in options.items():
-        span_model, span_l2, quotes = fit_span_model(train_qs, dev_qs, model, log)
-        score = _passage_score(figs) + quotes["top_quote"] - (WEAK_GAIN if weak else 0.0)
-        tried[name] = {**figs, "l2": l2, "top_quote": round(quotes["top_quote"], 4), "span_l2": span_l2}
-        log(f"train: {name}: dev recall@5 + nDCG@10 + top quote {score:.3f}")
-        if best is None or score > best[0] + 1e-9:
-            best = (score, name, model, span_model, span_l2)
-    _, passage_choice, passage_model, span_model, span_l2 = best
-    passage_dev = {k: tried[passage_choice][k] for k in ("recall@5", "ndcg@10", "mrr@10")}
-    margin = max(MARGINS, key=lambda m: first_quote_right(dev_qs, (passage_model, span_model), m)["some_quote"] - 0.02 * m * 10)
-    log(f"train: passage model kept: {passage_choice}")
+        for context in CONTEXTS:
+            span_model, span_l2, quotes, read = fit_span_model(train_qs, dev_qs, model, context, log)
+            score = _passage_score(figs) + quotes["top_quote"] - (WEAK_GAIN if weak else 0.0)
+            key = f"{name}; quotes with {context} sentence(s) of context"
+            tried[key] = {**figs, "l2": l2, "top_quote": round(quotes["top_quote"], 4), "span_l2": span_l2}
+            log(f"train: {key}: dev recall@5 + nDCG@10 + top quote {score:.3f}")
+            if best is None or score > best[0] + 1e-9:
+                best = (score, key, name, model, span_model, span_l2, read)
+    _, choice, passage_choice, passage_model, span_model, span_l2, read = best
+    context = read[1]
+    passage_dev = {k: tried[choice][k] for k in ("recall@5", "ndcg@10", "mrr@10")}
+    margin = max(MARGINS, key=lambda m: first_quote_right(dev_qs, read, span_model, m)["some_quote"] - 0.02 * m * 10)
+    log(f"train: kept: {choice}")
 
     # 3. P(first quote answers), and the threshold under which the answer abstains
     def answer_rows(qs: list[Question]) -> tuple[np.ndarray, np.ndarray]:
         rows, labels = [], []
         for q in qs:
-            hits, cands, sxq, syq = q.spans[id(passage_model)]
+            hits, cands, sxq, syq = q.spans[read]
             probs = span_model.probability(sxq) if len(cands) else np.zeros(0)
             rows.append(learned.answer_vector(probs, cands, hits, q.unknown))
             labels.append(float(bool(len(cands)) and bool(syq[int(np.argmax(probs))])))
@@ -242,11 +251,12 @@ def train(corpora: Sequence[tuple[object, list[dict], list[dict]]], log=stderr_l
     threshold, abst = choose_threshold(answer_model.probability(dx), [bool(q.gold) for q in dev_qs])
     log(f"train: threshold {threshold:.3f}: dev abstains on {abst[0]:.2f} of unanswerable, wrongly on {abst[1]:.2f} of answerable")
 
-    dev_quotes = first_quote_right(dev_qs, (passage_model, span_model), margin)
+    dev_quotes = first_quote_right(dev_qs, read, span_model, margin)
     info = {
         "trained_on": len(train_qs), "chosen_on": len(dev_qs),
         "embedding_model": _embedding_model(corpora),
         "passage_model": passage_choice,
+        "quote_context": context,
         "l2": {"passage": options[passage_choice][1], "span": span_l2, "answer": answer_l2},
         "passage_models_on_dev": tried,
         "weak_questions": len(weak_qs),
@@ -255,7 +265,7 @@ def train(corpora: Sequence[tuple[object, list[dict], list[dict]]], log=stderr_l
                 "abstains_unanswerable": round(abst[0], 4), "false_abstention": round(abst[1], 4)},
         "reliability_dev": reliability(answer_model.probability(dx), dy),
     }
-    return learned.SecondStage(passage_model, span_model, answer_model, threshold, margin, DEPTH, info)
+    return learned.SecondStage(passage_model, span_model, answer_model, threshold, margin, DEPTH, info, context)
 
 
 def _embedding_model(corpora) -> str:

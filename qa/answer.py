@@ -236,9 +236,9 @@ def read(
 
     retriever = retriever or default_retriever(store)
     if retriever == "learned":
-        from qa.learned import QUOTE_CONTEXT
+        from qa.learned import load
 
-        settings = replace(settings, context_sentences=QUOTE_CONTEXT)
+        settings = replace(settings, context_sentences=load().context)
     hits = store.search(question, k=max(k, PASSAGES_READ), filters=filters, retriever=retriever)
     query = understand(question, store.acronyms, store.committees)
     if not hits:

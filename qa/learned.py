@@ -33,11 +33,8 @@ from qa.answertype import TYPES, answer_types, has_type
 from qa.rerank import NUMBER, QuestionSide, features, rerank_score
 
 MODEL_DIR = Path(__file__).parent / "models"
-# The learned stage quotes the shortest span that answers: the best sentence, with the next
-# one only when the answer runs on (qa.answer._extend), no context sentences either side.
-QUOTE_CONTEXT = 0
 MODEL_FILE = "second_stage.json"
-FORMAT = 1
+FORMAT = 2
 
 
 class NoSecondStage(ValueError):
@@ -118,11 +115,15 @@ class SecondStage:
     quote_margin: float  # further quotes: span probability within this of the best
     depth: int  # first-stage candidates re-scored
     info: dict  # how it was trained: sets, hashes, figures on dev
+    # Sentences either side of the best one a quote may take (qa.answer._extend; at most
+    # three sentences, 80 words): 0 quotes the sentence alone, with the next only when the
+    # answer runs on. Chosen on dev.
+    context: int = 1
 
     def to_json(self) -> dict:
         return {"format": FORMAT, "passage": self.passage.to_json(), "span": self.span.to_json(),
                 "answer": self.answer.to_json(), "threshold": self.threshold,
-                "quote_margin": self.quote_margin, "depth": self.depth, "info": self.info}
+                "quote_margin": self.quote_margin, "depth": self.depth, "context": self.context, "info": self.info}
 
     @classmethod
     def from_json(cls, data: dict) -> SecondStage:
@@ -136,7 +137,7 @@ class SecondStage:
             if not got or (not set(got) <= set(names) if key == "passage" else got != names):
                 raise NoSecondStage(f"the {key} model was trained on other features: run committee-qa train again")
         return cls(**models, threshold=float(data["threshold"]), quote_margin=float(data["quote_margin"]),
-                   depth=int(data["depth"]), info=data.get("info", {}))
+                   depth=int(data["depth"]), info=data.get("info", {}), context=int(data["context"]))
 
 
 def sha256(path: Path) -> str:
