@@ -15,6 +15,7 @@ from conftest import KENT_MINUTES, SEFTON_SMALL, SEFTON_UPDATE
 
 from eval.score import load_jsonl, load_run, score_files
 from index.embed import HashingEmbedder
+
 # The hashing embedder: the shipped second stage was trained on all-MiniLM-L6-v2, so the
 # default is the hand-weighted rerank (qa.retrieve.default_retriever).
 from qa.retrieve import FALLBACK_RETRIEVER as DEFAULT_RETRIEVER

@@ -7,8 +7,8 @@ import json
 from collections import Counter
 
 import pytest
-
 from conftest import REPO, SAMPLES
+
 from eval.validate_questions import PaperCache, check_question
 
 SPLIT = REPO / "eval" / "questions" / "split"
