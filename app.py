@@ -32,7 +32,7 @@ from qa.briefing import escape_markdown as esc
 from qa.render import citation_line, long_date, page_text
 
 if TYPE_CHECKING:
-    from qa.retrieve import Index
+    from index.store import Catalogue, PaperEntry, Store
 
 LOG = logging.getLogger("committee_qa.app")
 APP_DIR = Path(__file__).resolve().parent
@@ -82,6 +82,15 @@ def make_embedder(spec: str | None):
     return SentenceTransformerEmbedder(spec)
 
 
+@st.cache_resource(show_spinner=False)
+def get_settings(path: str | None):
+    """The tuned numbers (qa.settings), with the overrides of the JSON file
+    $COMMITTEE_QA_SETTINGS names, if any."""
+    from qa.settings import load_settings
+
+    return load_settings(path)
+
+
 @st.cache_resource(show_spinner="Loading the language model…")
 def get_embedder(spec: str | None):
     embedder = make_embedder(spec)
@@ -105,7 +114,8 @@ class IndexSummary:
 class Library:
     """One opened index version and what the app works out from it once: shared, read-only."""
 
-    idx: Index
+    idx: Store
+    catalogue: Catalogue
     summary: IndexSummary
     pdfs: dict[str, str]  # paper source → its PDF's file name under static/papers
 
@@ -114,14 +124,15 @@ class Library:
 def get_library(location: str, version: str, model: str | None) -> Library:
     """The index at ``location`` as of ``version``. A new version (an ingest, from here or
     the command line) is a new cache entry, so sessions move to it on their next run."""
-    from qa.stores import open_store
+    from index.engines import open_store
 
     idx = open_store(location, get_embedder(model))
-    return Library(idx, index_summary(idx), publish_pdfs(idx, STATIC_PAPERS))
+    catalogue = idx.catalogue()
+    return Library(idx, catalogue, index_summary(catalogue), publish_pdfs(idx, catalogue, STATIC_PAPERS))
 
 
 def current_library() -> Library:
-    from qa.stores import is_postgres_url, version_of
+    from index.engines import is_postgres_url, version_of
 
     location = index_location()
     # A folder's version is a symlink read; PostgreSQL's takes a connection and a query, so on
@@ -132,29 +143,25 @@ def current_library() -> Library:
 
 @st.cache_data(ttl=5, show_spinner=False)
 def _database_version(location: str) -> str:
-    from qa.stores import version_of
+    from index.engines import version_of
 
     return version_of(location)
 
 
-def publish_pdfs(idx: Index, folder: Path) -> dict[str, str]:
+def publish_pdfs(idx: Store, catalogue: Catalogue, folder: Path) -> dict[str, str]:
     """Put the index's stored original PDFs (named by content hash) where Streamlit's static
     file serving finds them, so a quote can link to its page. Hard links where possible.
     Returns source → file name for each PDF published."""
     if not st.get_option("server.enableStaticServing"):
         return {}
-    # The folder store keeps each original by content hash; PostgreSQL knows where it came from.
-    stored = {f.stem: f for f in (idx.path / "files").glob("*.pdf")} if hasattr(idx, "path") else {}
     published: dict[str, str] = {}
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        for entry in idx.manifest["papers"]:
-            original = stored.get(entry["content_hash"])
-            if original is None and str(entry["source"]).lower().endswith(".pdf"):
-                original = idx.file_for(entry["source"])
-            if original is None:
-                continue  # a text export, or a paper indexed before originals were kept
-            target = folder / f"{entry['content_hash']}.pdf"
+        for entry in catalogue.papers:
+            original = idx.file_for(entry.source)
+            if original is None or original.suffix.lower() != ".pdf":
+                continue  # a text export, or a paper whose file the index cannot reach
+            target = folder / f"{entry.content_hash}.pdf"
             if not target.exists():
                 part = target.with_name(target.name + ".part")
                 part.unlink(missing_ok=True)
@@ -163,7 +170,7 @@ def publish_pdfs(idx: Index, folder: Path) -> dict[str, str]:
                 except OSError:
                     shutil.copyfile(original, part)
                 os.replace(part, target)
-            published[entry["source"]] = target.name
+            published[entry.source] = target.name
     except OSError:
         pass  # fewer links to PDFs then; the text of every page is still shown
     return published
@@ -178,21 +185,15 @@ def pdf_link(lib: Library, source: str, page: int | None = None) -> str | None:
     return f"app/static/papers/{name}" + (f"#page={page}" if page else "")
 
 
-def index_summary(idx: Index) -> IndexSummary:
-    papers = idx.manifest["papers"]
-    passages = getattr(idx, "passages", None)  # the folder store has them in memory; PostgreSQL doesn't
-    dates = sorted(
-        {d for p in passages for d in (p.meeting_date, p.pack_date) if d}
-        if passages is not None
-        else {p["meeting_date"] for p in papers if p.get("meeting_date")}
-    )
+def index_summary(catalogue: Catalogue) -> IndexSummary:
+    papers, dates = catalogue.papers, catalogue.dates
     return IndexSummary(
         papers=len(papers),
-        meetings=len({(p["committee"], p["meeting_date"]) for p in papers if p.get("meeting_date")}),
+        meetings=len({(p.committee, p.meeting_date) for p in papers if p.meeting_date}),
         first=dates[0] if dates else None,
         last=dates[-1] if dates else None,
-        kinds=tuple(sorted({p.kind for p in passages} if passages is not None else {p["kind"] for p in papers})),
-        created=idx.manifest.get("created"),
+        kinds=catalogue.kinds,
+        created=catalogue.created,
     )
 
 
@@ -396,18 +397,18 @@ def _title_changed() -> None:
 # --- asking --------------------------------------------------------------------------
 
 
-def ask(idx: Index, message: str, side: Filters) -> ChatTurn:
+def ask(idx: Store, message: str, side: Filters) -> ChatTurn:
     """Answer ``message`` in this session's conversation (qa.chat makes a follow-up whole and
     takes "only Cabinet", "since 2023" into the conversation's filters), within the sidebar's
     filters, which stay the sidebar's: clearing them there clears them for the next question."""
+    from index.store import NoMatchingPassages
     from qa.chat import Conversation
     from qa.chat import ask as ask_in
     from qa.query import BadQuestion
-    from qa.retrieve import NoMatchingPassages
 
     conv: Conversation = st.session_state.conversation
     try:
-        conv, result = ask_in(conv, idx, message, within=side)
+        conv, result = ask_in(conv, idx, message, within=side, settings=get_settings(os.environ.get("COMMITTEE_QA_SETTINGS")))
     except NoMatchingPassages:
         return ChatTurn(
             message,
@@ -439,7 +440,7 @@ def pdf_markdown(lib: Library, source: str, page: int | None) -> str | None:
 
 
 def show_in_paper(lib: Library, source: str, start: int, end: int, page: int | None) -> None:
-    paper = lib.idx.papers.get(source)
+    paper = lib.idx.paper(source)
     if paper is None:
         st.caption("The text of this paper is not in the index.")
         return
@@ -608,24 +609,24 @@ def library_view(lib: Library | None) -> None:
     upload_section(lib)
     if lib is None:
         return
-    papers = lib.idx.manifest["papers"]
+    papers = lib.catalogue.papers
     st.subheader(count(len(papers), "paper"))
-    by_committee: dict[str, list[dict]] = {}
+    by_committee: dict[str, list[PaperEntry]] = {}
     for p in papers:
-        by_committee.setdefault(p.get("committee") or "Committee not known", []).append(p)
+        by_committee.setdefault(p.committee or "Committee not known", []).append(p)
     for committee in sorted(by_committee):
-        rows = sorted(by_committee[committee], key=lambda p: (p.get("meeting_date") or "", p["source"]), reverse=True)
-        meetings = len({p.get("meeting_date") for p in rows})
+        rows = sorted(by_committee[committee], key=lambda p: (p.meeting_date or "", p.source), reverse=True)
+        meetings = len({p.meeting_date for p in rows})
         with st.expander(f"{committee} — {count(len(rows), 'paper')}, {count(meetings, 'meeting')}", expanded=len(by_committee) <= 3):
             # st.dataframe draws every cell as text: a paper's title cannot become markup.
             table = [
                 {
-                    "Meeting": long_date(p.get("meeting_date")) or "not known",
-                    "Paper": p.get("title") or p["doc"],
-                    "Kind": KIND_LABELS.get(p.get("kind"), p.get("kind")),
-                    "Pages": p.get("pages") or None,
-                    "File": p["source"],
-                    "Open": pdf_link(lib, p["source"]),
+                    "Meeting": long_date(p.meeting_date) or "not known",
+                    "Paper": p.title or p.doc,
+                    "Kind": KIND_LABELS.get(p.kind, p.kind),
+                    "Pages": p.pages or None,
+                    "File": p.source,
+                    "Open": pdf_link(lib, p.source),
                 }
                 for p in rows
             ]
@@ -670,10 +671,10 @@ def upload_section(lib: Library | None) -> None:
 def ingest_uploads(lib: Library | None, files: list[tuple[str, bytes]]) -> list[UploadLine]:
     """Check and save the uploads, ingest them into the index (a new version, swapped in by
     index.ingest), and say what happened to each file."""
+    from index.engines import ingest_into
     from index.store import IndexError_
-    from qa.stores import ingest_into
 
-    known = {e["source"]: e["content_hash"] for e in lib.idx.manifest["papers"]} if lib is not None else {}
+    known = {e.source: e.content_hash for e in lib.catalogue.papers} if lib is not None else {}
     folder = uploads_dir()
     lines: list[UploadLine] = []
     saved: dict[Path, str] = {}  # saved file → the name it was uploaded as

@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from eval.harness import load_questions
     from index.embed import SentenceTransformerEmbedder
-    from qa.retrieve import open_index
+    from index.folder import open_index
 
     embedder = SentenceTransformerEmbedder()
     rows: list[Evidence] = []

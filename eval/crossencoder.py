@@ -36,8 +36,7 @@ NEGATIVES = 20  # per question, the span model's highest-scored wrong quotes
 RESCORE_DEPTH = 10  # quotes the cross-encoder re-scores at answer time (~125 ms on 2 cores)
 
 
-def passage_text(q: Question, row: int) -> str:
-    p = q.index.passages[row]
+def passage_text(q: Question, p) -> str:
     lead = " · ".join(x for x in (p.item_title, p.section) if x)
     return (lead + "\n" if lead else "") + p.text[:MAX_CHARS]
 
@@ -177,7 +176,7 @@ def main(argv=None) -> int:
 
     from eval.harness import load_questions
     from index.embed import SentenceTransformerEmbedder
-    from qa.retrieve import open_index
+    from index.folder import open_index
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

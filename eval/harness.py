@@ -2,8 +2,8 @@
 scored by the README's rule, with answer-level checks (used by :mod:`eval.cli`).
 
 The harness drives the project only through what the command line itself runs —
-``store.search`` (``committee-qa search``) and :func:`qa.answer.answer` (``ask``) on a store
-from :func:`qa.stores.open_store` — and renders records with :mod:`qa.render`, so the runs it
+``qa.retrieve.search`` (``committee-qa search``) and :func:`qa.answer.answer` (``ask``) on a store
+from :func:`index.engines.open_store` — and renders records with :mod:`qa.render`, so the runs it
 writes are line for line what ``search --json`` / ``ask --json`` print, and
 :mod:`eval.score` re-scores those files to the same figures.
 
@@ -278,12 +278,7 @@ class _Papers:
 
     def get(self, source: str) -> tuple[Any, str] | None:
         if source not in self._cache:
-            papers = getattr(self.store, "papers", None)
-            if papers is not None:
-                paper = papers.get(source)
-            else:
-                reader = getattr(self.store, "paper", None)
-                paper = reader(source) if reader else None
+            paper = self.store.paper(source)
             self._cache[source] = (paper, _ws(paper.text)) if paper is not None else None
         return self._cache[source]
 
@@ -610,8 +605,8 @@ def run_eval(
 ) -> Evaluation:
     """Open the index once (folder or ``postgresql://`` URL), evaluate, write the outputs."""
     from eval.report import write_report, write_results
+    from index.engines import open_store
     from qa.retrieve import retriever_names
-    from qa.stores import open_store
 
     questions = load_questions(questions_path)
     known = retriever_names()
@@ -642,10 +637,6 @@ def run_eval(
 
 def _redacted(location: str | Path) -> str:
     """A location fit to print: a database URL without its password."""
-    from qa.stores import is_postgres_url
+    from index.engines import printable
 
-    if not is_postgres_url(location):
-        return str(location)
-    from index.pgwrite import redact  # only reached once the PostgreSQL store has opened
-
-    return "postgresql://" + redact(str(location))
+    return printable(location)

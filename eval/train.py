@@ -26,10 +26,13 @@ from eval.harness import load_questions, stderr_log
 from eval.metrics import score_question
 from eval.relevance import judge
 from eval.weak import weak_questions
+from index.model import Filters, Passage
+from index.tokens import bm25_tokens
 from qa import learned
-from qa.answer import AnswerSettings, candidate_quotes, question_idf, unknown_words
-from qa.query import understand
-from qa.retrieve import CANDIDATES, dedupe, question_vector, run_hybrid
+from qa.answer import candidate_quotes, unknown_words
+from qa.retrieve import Question as Asked
+from qa.retrieve import dedupe, frequencies_idf, question_side, run_hybrid
+from qa.settings import DEFAULTS, AnswerSettings
 
 DEPTH = 30  # first-stage candidates the passage model re-scores (as rerank does)
 L2_GRID = (0.1, 1.0, 10.0, 100.0)
@@ -49,7 +52,7 @@ class Question:
     index: object
     query: object
     qvec: np.ndarray
-    head: list[tuple[int, float]]
+    head: list[tuple[Passage, float]]
     passage_x: np.ndarray
     passage_y: np.ndarray
     unknown: list[str]
@@ -63,12 +66,12 @@ class Question:
 def prepare(index, records: Sequence[dict]) -> list[Question]:
     out = []
     for rec in records:
-        query = understand(rec["question"], index.acronyms, index.committees)
-        qvec = question_vector(index, query.expanded)
-        head = run_hybrid(index, query, None, CANDIDATES)[:DEPTH]
-        x = learned.passage_matrix(index, query, head, qvec)
+        asked = Asked(index, rec["question"])
+        query, qvec = asked.query, asked.vector
+        head = run_hybrid(index, asked, Filters(), DEFAULTS.retrieval.candidates, DEFAULTS)[:DEPTH]
+        x = learned.passage_matrix(head, index.units([p for p, _ in head]), question_side(index, asked), qvec)
         gold = rec.get("answers") or []
-        y = np.array([bool(j) for j in judge([index.passages[r].text for r, _ in head], gold)] if gold else [False] * len(head))
+        y = np.array([bool(j) for j in judge([p.text for p, _ in head], gold)] if gold else [False] * len(head))
         out.append(Question(rec, index, query, qvec, head, x, y.astype(float), unknown_words(index, query.text)))
     return out
 
@@ -84,8 +87,8 @@ def hits_for(q: Question, model: learned.LogisticModel | None = None, k: int = 1
     higher better) returns."""
     if scores is None:
         scores = model.probability(model.on(q.passage_x, learned.PASSAGE_FEATURES)) if len(q.head) else np.zeros(0)
-    ranked = sorted(((row, float(p)) for (row, _), p in zip(q.head, scores)), key=lambda rp: -rp[1])
-    return dedupe(q.index, ranked, k, "learned")
+    ranked = sorted(((passage, float(p)) for (passage, _), p in zip(q.head, scores)), key=lambda rp: -rp[1])
+    return dedupe(ranked, k, "learned")
 
 
 def passage_figures(questions: list[Question], model: learned.LogisticModel | None = None,
@@ -105,7 +108,7 @@ def span_examples(q: Question, passage_model: learned.LogisticModel, context: in
     either side of the best: candidates, features, labels."""
     hits = hits_for(q, passage_model)
     cands = candidate_quotes(q.index, q.query.expanded, q.qvec, hits, AnswerSettings(context_sentences=context))
-    idf = question_idf(q.index, q.query.expanded)
+    idf = frequencies_idf(q.index, bm25_tokens(q.query.expanded))
     x = learned.span_matrix(cands, q.query.text, idf, {h.passage.id: h.score for h in hits})
     texts = [c.passage.text[c.start - c.passage.start : c.end - c.passage.start] for c in cands]
     y = np.array([bool(j) for j in judge(texts, q.gold)] if q.gold and texts else [False] * len(texts), dtype=float)
@@ -364,7 +367,7 @@ def write_report(stage: learned.SecondStage, folder: Path) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from index.embed import SentenceTransformerEmbedder
-    from qa.retrieve import open_index
+    from index.folder import open_index
 
     embedder = SentenceTransformerEmbedder(args.model) if args.model else SentenceTransformerEmbedder()
     corpora = [(open_index(Path(i), embedder), load_questions(tr), load_questions(dv)) for i, tr, dv in args.corpus]

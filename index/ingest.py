@@ -1,21 +1,13 @@
-"""Ingest: files in, a new index version out — re-reading and re-embedding only what changed.
-
-    >>> report = ingest([Path("samples")], Path("data/index"), SentenceTransformerEmbedder())  # doctest: +SKIP
-    >>> report.papers, report.embedded, len(report.skipped)
-    (12, 2390, 0)
-
-Unchanged papers (same path, same bytes) keep their passages; any passage whose searched
-text was embedded before reuses its vector (the embedding cache is the previous version's
-``embeddings.npy``, keyed by a hash of the text), and repeated text is embedded once.
+"""Papers in, passages and their sentence vectors out: what every engine's ingest shares
+(finding files, reading, chunking, inheriting a meeting and an agenda item, embedding each
+distinct text once). Each engine (index.folder, index.postgres) writes them its own way.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -23,26 +15,11 @@ from typing import Callable
 import numpy as np
 
 from index import layout
-from index.chunk import ROW_HEADER_WORDS, chunk_paper, is_row_line, row_header, sentence_units
+from index.chunk import ROW_HEADER_WORDS, is_row_line, row_header, sentence_units
 from index.embed import Embedder
 from index.model import AgendaItem, Paper, Passage
 from index.pdfread import ReadLimits, UnreadablePaper
 from index.read import SUPPORTED_SUFFIXES, read_paper
-from index.store import (
-    IndexCorrupt,
-    IndexMismatch,
-    IndexMissing,
-    Settings,
-    current_version,
-    load_embeddings,
-    load_papers,
-    load_passages,
-    load_unit_keys,
-    read_manifest,
-    verify_files,
-    write_version,
-    writer_lock,
-)
 from index.tokens import strip_tags
 
 Progress = Callable[[str, int, int], None]  # stage, done, total
@@ -158,144 +135,11 @@ def read_or_reason(item: tuple[Path, Path], limits: ReadLimits) -> tuple[Path, P
         return f, None, f"could not be read ({type(err).__name__}: {err}); please report this file"
 
 
-def ingest(
-    paths: list[Path],
-    index_dir: Path,
-    embedder: Embedder,
-    *,
-    prune: bool = False,
-    limits: ReadLimits = ReadLimits(),
-    settings: Settings = Settings(),
-    progress: Progress | None = None,
-    workers: int = 2,
-) -> IngestReport:
-    report = IngestReport()
-    tick = progress or (lambda stage, done, total: None)
-    with writer_lock(index_dir):
-        t0 = time.perf_counter()
-        old_papers: dict[str, Paper] = {}
-        old_passages: dict[str, list[Passage]] = {}
-        cache: dict[str, np.ndarray] = {}
-        old_paths: dict[str, str] = {}
-        try:
-            version = current_version(index_dir)
-        except IndexMissing:
-            version = None
-        if version is not None:
-            try:
-                manifest = read_manifest(version)
-                verify_files(version, manifest)
-            except (IndexCorrupt, IndexMismatch) as err:
-                # A damaged index is rebuilt from the papers rather than extended.
-                report.rebuilt = str(err)
-                version = None
-        if version is not None:
-            model = manifest["model"]
-            if model["name"] != embedder.name:
-                raise IndexMismatch(
-                    f"{index_dir} was built with the model {model['name']!r}, not {embedder.name!r}: "
-                    "ingest into a new --index folder, or use the same --model"
-                )
-            passages = load_passages(version)
-            # Each vector under the key of the text it was made from. A version written
-            # before units carried their keys is embedded again: today's chunking may cut
-            # or head its units differently, and pairing by position would mismatch them.
-            keys = load_unit_keys(version)
-            if keys is not None:
-                cache.update(zip(keys, load_embeddings(version)))
-            for p in passages:
-                old_passages.setdefault(p.source, []).append(p)
-            for paper in load_papers(version):
-                old_papers[paper.source] = paper
-            old_paths = {e["source"]: e.get("path", "") for e in manifest["papers"]}
-
-        files = find_files(paths)
-        new_papers: dict[str, Paper] = {}
-        originals: dict[str, Path] = {}
-        paths_by_source: dict[str, str] = dict(old_paths)
-        to_read: list[tuple[Path, Path]] = []
-        for f, root in files:
-            if not f.exists():
-                report.skipped.append((str(f), "no such file"))
-                continue
-            source = str(f.relative_to(root)) if f.is_relative_to(root) else f.name
-            old = old_papers.get(source)
-            if old is not None and old.content_hash == _file_hash(f):
-                new_papers[source] = old
-                originals[old.content_hash] = f
-                paths_by_source[source] = str(f.resolve())
-                report.unchanged += 1
-            else:
-                to_read.append((f, root))
-
-        done = 0
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            for f, paper, reason in pool.map(lambda item: read_or_reason(item, limits), to_read):
-                done += 1
-                tick("read", done, len(to_read))
-                if paper is None:
-                    report.skipped.append((str(f), reason))
-                    continue
-                (report.updated if paper.source in old_papers else report.added).append(paper.source)
-                new_papers[paper.source] = paper
-                originals[paper.content_hash] = f
-                paths_by_source[paper.source] = str(f.resolve())
-        t1 = time.perf_counter()
-
-        # Papers indexed before but not seen this time stay, unless pruned because their file is gone.
-        for source, paper in old_papers.items():
-            if source in new_papers:
-                continue
-            gone = not Path(old_paths.get(source, "")).exists()
-            if prune and gone:
-                report.removed.append(source)
-            else:
-                new_papers[source] = paper
-
-        all_passages: list[Passage] = []
-        for source, paper in sorted(new_papers.items()):
-            if source in old_passages and old_papers.get(source) is paper:
-                all_passages.extend(old_passages[source])
-            else:
-                all_passages.extend(chunk_paper(paper))
-        _inherit_meeting(new_papers, all_passages)
-        _inherit_item(new_papers, all_passages)
-        t2 = time.perf_counter()
-
-        units, unit_texts = passage_units(all_passages)
-        unit_keys = [embed_key(t) for t in unit_texts]
-        vectors = _embed(unit_keys, unit_texts, embedder, cache, report, tick)
-        t3 = time.perf_counter()
-
-        papers = [new_papers[s] for s in sorted(new_papers)]
-        final = write_version(
-            index_dir,
-            passages=all_passages,
-            papers=papers,
-            embeddings=vectors,
-            units=units,
-            model={"name": embedder.name, "dim": int(vectors.shape[1]) if vectors.size else embedder.dim},
-            settings=settings,
-            acronyms=learn_acronyms(all_passages),
-            originals=originals,
-            paths=paths_by_source,
-            unit_keys=unit_keys,
-        )
-        t4 = time.perf_counter()
-    report.papers = len(papers)
-    report.pages = sum(p.page_count for p in papers)
-    report.passages = len(all_passages)
-    report.words_total = sum(len(p.text.split()) for p in all_passages)
-    report.seconds = {"read": t1 - t0, "chunk": t2 - t1, "embed": t3 - t2, "write": t4 - t3}
-    report.version = final.name
-    return report
-
-
-def _file_hash(path: Path) -> str:
+def file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _inherit_meeting(papers: dict[str, Paper], passages: list[Passage]) -> None:
+def inherit_meeting(papers: dict[str, Paper], passages: list[Passage]) -> None:
     """A paper filed in a meeting's folder with no committee or date of its own (an appendix)
     takes the ones its sibling papers agree on."""
     by_folder: dict[str, list[Paper]] = {}
@@ -317,7 +161,7 @@ def _inherit_meeting(papers: dict[str, Paper], passages: list[Passage]) -> None:
         )
 
 
-def _inherit_item(papers: dict[str, Paper], passages: list[Passage]) -> None:
+def inherit_item(papers: dict[str, Paper], passages: list[Passage]) -> None:
     """A paper filed in a meeting's folder beside that meeting's agenda (councils publish
     each item's report, appendices and decision as files of their own) takes the agenda
     item its file name points to (index.layout.item_named_by), when it has none itself."""
@@ -338,7 +182,7 @@ def _inherit_item(papers: dict[str, Paper], passages: list[Passage]) -> None:
             continue
         if p.source not in found:
             # The passage's pack date: a paper with no date of its own has just taken its
-            # siblings' (_inherit_meeting).
+            # siblings' (inherit_meeting).
             agenda = agendas.get((str(Path(p.source).parent), p.pack_date or paper.meeting_date), ())
             found[p.source] = layout.item_named_by(Path(p.source).stem, agenda) if agenda else None
         item = found[p.source]
@@ -346,7 +190,7 @@ def _inherit_item(papers: dict[str, Paper], passages: list[Passage]) -> None:
             passages[i] = replace(p, agenda_item=item.number, item_title=item.title)
 
 
-def _embed(
+def embed_units(
     keys: list[str],
     texts: list[str],
     embedder: Embedder,

@@ -25,15 +25,15 @@ MONTHS = {
 }
 MONTHS.update({m[:3]: n for m, n in list(MONTHS.items())})
 
-_MONTH_RE = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+MONTH_PATTERN = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 _DAY_RE = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
 # "31st January 2023", "WEDNESDAY 21ST JUNE, 2017", "30th-Jan-2025", "9 January, 2025"
 DATE_DMY = re.compile(
-    rf"\b(?:{_DAY_RE},?\s+)?(\d{{1,2}})(?:st|nd|rd|th)?[\s\-]+({_MONTH_RE})[\s,\-]+(\d{{4}})\b",
+    rf"\b(?:{_DAY_RE},?\s+)?(\d{{1,2}})(?:st|nd|rd|th)?[\s\-]+({MONTH_PATTERN})[\s,\-]+(\d{{4}})\b",
     re.IGNORECASE,
 )
 # "January 30, 2025"
-DATE_MDY = re.compile(rf"\b({_MONTH_RE})\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.IGNORECASE)
+DATE_MDY = re.compile(rf"\b({MONTH_PATTERN})\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.IGNORECASE)
 DATE_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 
 
@@ -102,7 +102,7 @@ _COMMITTEE_PATTERNS = [
     # Letters with a supplementary pack: "CABINET - THURSDAY, 30 JANUARY 2025"
     re.compile(rf"^\s*([A-Z][A-Z&' ()]+?)\s+[–\-]\s+{_DAY_RE},?\s+\d", re.MULTILINE | re.IGNORECASE),
     # Cabinet member update: "CABINET MEMBER UPDATE REPORT Overview and Scrutiny Committee (...) 16 November"
-    re.compile(r"UPDATE REPORT\s+(.+?)\s+\d{1,2}\s+" + _MONTH_RE, re.IGNORECASE),
+    re.compile(r"UPDATE REPORT\s+(.+?)\s+\d{1,2}\s+" + MONTH_PATTERN, re.IGNORECASE),
     # Kent front sheet: "AGENDA\n\nCABINET\n"
     re.compile(r"^\s*AGENDA\s*\n(?:\s*\n)*\s*([A-Z][A-Z ,&']{3,60})\s*$", re.MULTILINE),
     re.compile(r"^\s*(?:Agenda|Summons) .{0,40}?\bfor an?\b.*?\bMeeting of (?:the )?(.+?)\s+(?:on|at|held)\b", re.IGNORECASE | re.MULTILINE),
@@ -391,7 +391,7 @@ def dates_named(text: str) -> list[str]:
     """Meeting dates an agenda line names: "Minutes of the meetings held on 21 June and 30 June 2017"."""
     dates = [d for _, d in find_dates(text)]
     # "21 June and 30 June 2017": the first has no year of its own.
-    for m in re.finditer(rf"(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_RE})\s+(?:and|&)\s+\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH_RE},?\s+(\d{{4}})", text, re.IGNORECASE):
+    for m in re.finditer(rf"(\d{{1,2}})(?:st|nd|rd|th)?\s+({MONTH_PATTERN})\s+(?:and|&)\s+\d{{1,2}}(?:st|nd|rd|th)?\s+{MONTH_PATTERN},?\s+(\d{{4}})", text, re.IGNORECASE):
         iso = _iso(int(m.group(3)), MONTHS[m.group(2).casefold()[:3]], int(m.group(1)))
         if iso and iso not in dates:
             dates.append(iso)

@@ -81,6 +81,22 @@ class Paper:
     records: tuple[Span, ...] = ()  # minutes: the meeting each stretch records
     headers: tuple[Span, ...] = ()  # running headers taken off each page, kept as context
 
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Paper:
+        return cls(
+            **{
+                **data,
+                "pages": tuple(PageSpan(**p) for p in data["pages"]),
+                "agenda": tuple(AgendaItem(**a) for a in data["agenda"]),
+                "items": tuple(Span(**s) for s in data["items"]),
+                "records": tuple(Span(**s) for s in data["records"]),
+                "headers": tuple(Span(**s) for s in data["headers"]),
+            }
+        )
+
 
 @dataclass(frozen=True)
 class Location:

@@ -40,5 +40,11 @@ def words(text: str) -> list[str]:
     return [w.replace("’", "'").split("'")[0] for w in WORD.findall(strip_tags(text).lower())]
 
 
+def stem(word: str) -> str:
+    """The Snowball stem of one lower-case word, as BM25 (and PostgreSQL's English
+    configuration) index it."""
+    return _stemmer().stemWord(word)
+
+
 def bm25_tokens(text: str) -> list[str]:
     return _stemmer().stemWords([w for w in words(text) if w not in STOP_WORDS])

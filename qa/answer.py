@@ -23,34 +23,12 @@ import numpy as np
 
 from index.chunk import WORD, sentence_units, strip_span
 from index.model import Answer, Citation, Filters, Hit, Passage, Quote
-from index.tokens import bm25_tokens
+from index.store import Store, Units
+from index.tokens import STOP_WORDS, bm25_tokens, stem, words
+from qa import learned
 from qa.answertype import answer_types, type_match
-
-MAX_QUOTES = 5
-PASSAGES_READ = 8  # quotes are drawn from this many top passages
-
-
-@dataclass(frozen=True)
-class AnswerSettings:
-    """Chosen on the development questions of both corpora (docs/EVAL.md)."""
-
-    # Abstain when the best sentence's similarity is below this AND its share of the
-    # question's content words is below ``min_coverage``.
-    min_similarity: float = 0.45
-    min_coverage: float = 0.6
-    # A question whose key word the papers never use is unanswered unless a sentence
-    # matches it closely in meaning all the same.
-    unknown_word_similarity: float = 0.7
-    # Further quotes must score within this of the best one.
-    quote_margin: float = 0.12
-    # A sentence's score: similarity + coverage_weight * shared words + rank_weight / (1 + rank)
-    # of its passage in the retriever's ranking (which sees more than one sentence).
-    coverage_weight: float = 0.25
-    rank_weight: float = 0.05
-    # Added when the quote holds the kind of thing the question asks for (qa.answertype).
-    type_weight: float = 0.15
-    # Sentences either side of the best one taken into the quote (at most three sentences).
-    context_sentences: int = 1
+from qa.retrieve import Question, default_retriever, frequencies_idf, search
+from qa.settings import DEFAULTS, AnswerSettings, Settings
 
 
 @dataclass(frozen=True)
@@ -69,14 +47,14 @@ class Candidate:
     best_end: int = 0
 
 
-def _split_and_embed(store, passage: Passage) -> tuple[list[tuple[int, int]], np.ndarray]:
-    """A passage's sentence units (offsets into its paper) and their vectors, for a store
-    that keeps no units of its own to hand over (``units_for``)."""
-    spans = [(passage.start + s, passage.start + e) for s, e in sentence_units(passage.text, 0, len(passage.text), passage.is_table)]
+def _split_and_embed(store: Store, passage: Passage) -> Units:
+    """A passage's sentence units (offsets into its paper) and their vectors, for a passage
+    the store holds none of (a store's hits are its own, so this is the exception)."""
+    spans = tuple((passage.start + s, passage.start + e) for s, e in sentence_units(passage.text, 0, len(passage.text), passage.is_table))
     if not spans:
-        return spans, np.zeros((0, 0), dtype=np.float32)
+        return Units(spans, np.zeros((0, 0), dtype=np.float32))
     texts = [" ".join(passage.text[s - passage.start : e - passage.start].split()) for s, e in spans]
-    return spans, store.embedder.encode(texts)
+    return Units(spans, store.embedder.encode(texts))
 
 
 def _coverage(question_tokens: set[str], text: str) -> float:
@@ -125,22 +103,21 @@ def _after_heading(passage: Passage, start: int, end: int) -> int:
 
 
 def candidate_quotes(
-    store, question_text: str, qvec: np.ndarray, hits: list[Hit], settings: AnswerSettings
+    store: Store, question_text: str, qvec: np.ndarray, hits: list[Hit], settings: AnswerSettings
 ) -> list[Candidate]:
     q_tokens = set(bm25_tokens(question_text))
     q_types = answer_types(question_text)
     out: list[Candidate] = []
-    read = hits[:PASSAGES_READ]
-    # The units each store keeps, with their vectors: the folder's from its arrays, the
-    # PostgreSQL store's in one query.
-    stored = store.units_for([hit.passage for hit in read]) if hasattr(store, "units_for") else {}
+    read = hits[: settings.passages_read]
+    stored = store.units([hit.passage for hit in read])
     for rank, hit in enumerate(read):
         p = hit.passage
-        spans, vectors = stored.get(p.id) or _split_and_embed(store, p)
+        units = stored.get(p.id) or _split_and_embed(store, p)
+        spans, vectors = list(units.spans), units.vectors
         if not spans:
             continue
         sims = vectors @ qvec
-        paper = _paper(store, p.source)
+        paper = store.paper(p.source)
         for i, sim in enumerate(sims.tolist()):
             s0, e0 = spans[i]
             start, end = _on_one_page(paper, *_extend(p, spans, i, settings.context_sentences), s0, e0)
@@ -172,10 +149,10 @@ def _on_one_page(paper, start: int, end: int, anchor_start: int, anchor_end: int
     return (lo, hi) if lo < hi else (start, end)
 
 
-def _citation(store, passage: Passage, start: int, end: int) -> Citation:
+def _citation(store: Store, passage: Passage, start: int, end: int) -> Citation:
     """The quote's own page(s), which may be narrower than its passage's."""
     base = Citation.of(passage)
-    paper = _paper(store, passage.source)
+    paper = store.paper(passage.source)
     if paper is None:
         return base
     first = last = None
@@ -193,16 +170,6 @@ def _citation(store, passage: Passage, start: int, end: int) -> Citation:
         printed_page=first.printed,
         printed_page_end=last.printed,
     )
-
-
-def _paper(store, source: str):
-    papers = getattr(store, "papers", None)
-    if papers is None:
-        return None
-    try:
-        return papers.get(source)
-    except AttributeError:
-        return None
 
 
 @lru_cache(maxsize=4096)
@@ -226,30 +193,25 @@ class Reading:
 
 
 def read(
-    store, question: str, *, k: int = 10, filters: Filters = Filters(), retriever: str | None = None,
-    settings: AnswerSettings = AnswerSettings(),
+    store: Store, question: str, *, k: int = 10, filters: Filters = Filters(), retriever: str | None = None,
+    settings: Settings = DEFAULTS,
 ) -> Reading:
     """Search for ``question`` and score the sentences of the top passages (``answer``'s
     first half; ``eval.abstention_signals`` measures the same evidence)."""
-    from qa.query import understand
-    from qa.retrieve import default_retriever, question_vector
-
     retriever = retriever or default_retriever(store)
+    reading = settings.answer
     if retriever == "learned":
-        from qa.learned import load
-
-        settings = replace(settings, context_sentences=load().context)
-    hits = store.search(question, k=max(k, PASSAGES_READ), filters=filters, retriever=retriever)
-    query = understand(question, store.acronyms, store.committees)
+        reading = replace(reading, context_sentences=learned.load().context)
+    asked = Question(store, question)
+    hits = search(store, asked, k=max(k, reading.passages_read), filters=filters, retriever=retriever, settings=settings)
     if not hits:
         return Reading(hits, [], 0.0, 0.0, [])
-    candidates = candidate_quotes(store, query.expanded, question_vector(store, query.expanded), hits, settings)
+    query = asked.query
+    candidates = candidate_quotes(store, query.expanded, asked.vector, hits, reading)
     unknown = unknown_words(store, query.text)
     chance = None
     if retriever == "learned":
-        from qa.learned import load
-
-        candidates, chance = learned_order(load(), store, query, hits, candidates, unknown)
+        candidates, chance = learned_order(learned.load(), store, query, hits, candidates, unknown)
     return Reading(
         hits=hits,
         candidates=candidates,
@@ -260,21 +222,15 @@ def read(
     )
 
 
-def learned_order(stage, store, query, hits: list[Hit], candidates: list[Candidate], unknown: list[str]) -> tuple[list[Candidate], float]:
+def learned_order(stage, store: Store, query, hits: list[Hit], candidates: list[Candidate], unknown: list[str]) -> tuple[list[Candidate], float]:
     """The candidates in order of the learned span model's P(this quote answers), each
     scored by it, and the calibrated P(the first quote answers)."""
-    from qa import learned
-
-    x = learned.span_matrix(candidates, query.text, question_idf(store, query.expanded), {h.passage.id: h.score for h in hits})
+    x = learned.span_matrix(candidates, query.text, frequencies_idf(store, bm25_tokens(query.expanded)),
+                            {h.passage.id: h.score for h in hits})
     probs = stage.span.probability(x)
     chance = float(stage.answer.probability(learned.answer_vector(probs, candidates, hits, unknown))[0])
     order = np.argsort(-probs, kind="stable")
     return [replace(candidates[i], score=float(probs[i])) for i in order], chance
-
-
-def question_idf(store, text: str) -> dict[str, float]:
-    """IDF of each (stemmed, expanded) question word, from either engine."""
-    return {t: store.idf(t) for t in dict.fromkeys(bm25_tokens(text))}
 
 
 def answer(
@@ -284,24 +240,23 @@ def answer(
     k: int = 10,
     filters: Filters = Filters(),
     retriever: str | None = None,
-    settings: AnswerSettings = AnswerSettings(),
+    settings: Settings = DEFAULTS,
 ) -> Answer:
     """The 1–5 quotes that best answer ``question``, or an abstention with nearest matches."""
     seen = read(store, question, k=k, filters=filters, retriever=retriever, settings=settings)
+    reading = settings.answer
     hits, candidates, closest, widest, unknown = seen.hits, seen.candidates, seen.closest, seen.widest, seen.unknown
     if not hits:
         return Answer(question=question, quotes=(), abstained=True, reason="Nothing in the papers indexed matches this question.", filters=filters)
     best = candidates[0] if candidates else None
-    margin = settings.quote_margin
+    margin = reading.quote_margin
     if seen.chance is not None:
-        from qa.learned import load
-
-        stage = load()
+        stage = learned.load()
         margin = stage.quote_margin
         weak = best is None or seen.chance < stage.threshold
     else:
-        weak = best is None or (closest < settings.min_similarity and widest < settings.min_coverage)
-        weak = weak or bool(unknown and closest < settings.unknown_word_similarity)
+        weak = best is None or (closest < reading.min_similarity and widest < reading.min_coverage)
+        weak = weak or bool(unknown and closest < reading.unknown_word_similarity)
     if weak:
         why = (
             f"The papers indexed never mention {', '.join(repr(w) for w in unknown[:3])}, and nothing else in them answers this."
@@ -321,7 +276,7 @@ def answer(
     quotes: list[Quote] = []
     by_text: dict[str, int] = {}
     for cand in candidates:
-        if cand.score < best.score - margin or len(quotes) >= MAX_QUOTES:
+        if cand.score < best.score - margin or len(quotes) >= reading.max_quotes:
             break
         text = cand.passage.text[cand.start - cand.passage.start : cand.end - cand.passage.start].strip()
         key = _norm(text)
@@ -353,20 +308,12 @@ def answer(
     return Answer(question=question, quotes=tuple(quotes), abstained=False, hits=tuple(hits[:k]), filters=filters, confidence=seen.chance)
 
 
-def unknown_words(store, question: str) -> list[str]:
+def unknown_words(store: Store, question: str) -> list[str]:
     """Content words of the question that occur nowhere in the papers ("potholes")."""
-    knows = getattr(store, "knows", None)
-    if knows is None:
-        return []
-    from index.tokens import STOP_WORDS, _stemmer, words
-
-    out = []
-    for word in words(question):
-        if len(word) < 4 or word in STOP_WORDS or not word.isalpha():
-            continue
-        if not knows(_stemmer().stemWord(word)):
-            out.append(word)
-    return out
+    candidates = [w for w in words(question) if len(w) >= 4 and w not in STOP_WORDS and w.isalpha()]
+    stems = {w: stem(w) for w in candidates}
+    found = store.frequencies(list(dict.fromkeys(stems.values())))
+    return [w for w in candidates if not found.df[stems[w]]]
 
 
 def _overlaps(quote: Quote, cand: Candidate) -> bool:

@@ -24,7 +24,9 @@ from functools import partial
 from typing import Any
 
 from index.model import Answer, Filters
+from index.store import NoMatchingPassages
 from index.tokens import STOP_WORDS
+from qa.settings import DEFAULTS, Settings
 
 KIND_WORDS = {
     "minutes": "minutes",
@@ -197,6 +199,7 @@ def ask(
     within: Filters = Filters(),
     k: int = 10,
     retriever: str | None = None,
+    settings: Settings = DEFAULTS,
 ) -> tuple[Conversation, Answer]:
     """Answer ``message`` in the conversation; returns the conversation with the turn added.
 
@@ -204,14 +207,14 @@ def ask(
     this answer alongside the conversation's own, but is not kept in the conversation."""
     from qa.answer import answer
     from qa.query import BadQuestion
-    from qa.retrieve import NoMatchingPassages, rarity
+    from qa.retrieve import rarity
 
-    resolved = resolve(conv, message, store.committees, partial(rarity, store) if hasattr(store, "idf") else None)
+    resolved = resolve(conv, message, store.committees, partial(rarity, store))
     if not resolved.question:
         raise BadQuestion("there is no earlier question to narrow: ask a question first")
     filters = resolved.filters.both(within)
     if filters is None:
         raise NoMatchingPassages("the conversation's filters and the sidebar's exclude each other; widen or clear one")
-    result = answer(store, resolved.question, k=k, filters=filters, retriever=retriever)
+    result = answer(store, resolved.question, k=k, filters=filters, retriever=retriever, settings=settings)
     turn = Turn(asked=message, question=resolved.question, filters=resolved.filters)
     return Conversation(turns=conv.turns + (turn,), filters=resolved.filters), result

@@ -32,9 +32,15 @@ def _embedder(model: str | None):
 
 
 def _open(args) -> Any:
-    from qa.stores import open_store
+    from index.engines import open_store
 
     return open_store(getattr(args, "store", None) or args.index, _embedder(getattr(args, "model", None)))
+
+
+def _settings(args):
+    from qa.settings import load_settings
+
+    return load_settings(getattr(args, "settings", None) or os.environ.get("COMMITTEE_QA_SETTINGS"))
 
 
 def _filters(args):
@@ -73,8 +79,8 @@ def _print_jsonl(obj: dict) -> None:
 
 
 def cmd_ingest(args) -> int:
+    from index.engines import ingest_into
     from index.pdfread import ReadLimits
-    from qa.stores import ingest_into
 
     paths = [Path(p) for p in args.paths]
     missing = [str(p) for p in paths if not p.exists()]
@@ -162,16 +168,18 @@ def cmd_parse(args) -> int:
 
 def cmd_search(args) -> int:
     from qa.render import citation_line, hit_json
+    from qa.retrieve import search
 
     index = _open(args)
     filters = _filters(args)
+    settings = _settings(args)
     if args.questions:
         for q in read_questions(args.questions):
-            _print_jsonl(search_line(index, q, k=args.k, retriever=args.retriever, filters=filters))
+            _print_jsonl(search_line(index, q, k=args.k, retriever=args.retriever, filters=filters, settings=settings))
         return EXIT_OK
     if args.question is None:
         raise CliError("give a question, or --questions FILE", EXIT_USAGE)
-    hits = index.search(args.question, k=args.k, filters=filters, retriever=args.retriever)
+    hits = search(index, args.question, k=args.k, filters=filters, retriever=args.retriever, settings=settings)
     if args.json:
         _print_jsonl({"question": args.question, "passages": [hit_json(h) for h in hits]})
         return EXIT_OK
@@ -190,13 +198,14 @@ def cmd_ask(args) -> int:
 
     index = _open(args)
     filters = _filters(args)
+    settings = _settings(args)
     if args.questions:
         for q in read_questions(args.questions):
-            _print_jsonl(ask_line(index, q, k=args.k, retriever=args.retriever, filters=filters)[0])
+            _print_jsonl(ask_line(index, q, k=args.k, retriever=args.retriever, filters=filters, settings=settings)[0])
         return EXIT_OK
     if args.question is None:
         raise CliError("give a question, or --questions FILE", EXIT_USAGE)
-    result = answer(index, args.question, k=args.k, filters=filters, retriever=args.retriever)
+    result = answer(index, args.question, k=args.k, filters=filters, retriever=args.retriever, settings=settings)
     if args.json:
         _print_jsonl(answer_json(result))
     else:
@@ -206,12 +215,13 @@ def cmd_ask(args) -> int:
 
 def cmd_chat(args) -> int:
     """An interactive conversation: follow-ups and narrowing ("only Cabinet") work."""
+    from index.store import NoMatchingPassages
     from qa.chat import Conversation, ask
     from qa.query import BadQuestion
     from qa.render import answer_text
-    from qa.retrieve import NoMatchingPassages
 
     index = _open(args)
+    settings = _settings(args)
     conv = Conversation()
     interactive = sys.stdin.isatty()
     if interactive:
@@ -231,7 +241,7 @@ def cmd_chat(args) -> int:
         if not message:
             continue
         try:
-            conv, result = ask(conv, index, message, k=args.k, retriever=args.retriever)
+            conv, result = ask(conv, index, message, k=args.k, retriever=args.retriever, settings=settings)
         except (BadQuestion, NoMatchingPassages) as err:
             print(f"({err})")
             continue
@@ -268,8 +278,8 @@ class Failed(list):
 def guarded(fn):
     """``fn()``, or a :class:`Failed` saying why when the question itself is the problem
     (shared by the CLI's batch modes and ``committee-qa eval``)."""
+    from index.store import NoMatchingPassages
     from qa.query import BadQuestion
-    from qa.retrieve import NoMatchingPassages
 
     try:
         return fn()
@@ -282,22 +292,25 @@ def error_of(result) -> dict:
     return {"error": result.message} if isinstance(result, Failed) else {}
 
 
-def search_line(store, q, *, k: int, retriever: str, filters: Filters = Filters()) -> dict:
+def search_line(store, q, *, k: int, retriever: str, filters: Filters = Filters(), settings=None) -> dict:
     """The ``search --questions --json`` line for one question record (``committee-qa
     eval`` scores these very lines)."""
     from qa.render import hit_json
+    from qa.retrieve import search
+    from qa.settings import DEFAULTS
 
-    hits = guarded(lambda: store.search(q["question"], k=k, filters=filters, retriever=retriever))
+    hits = guarded(lambda: search(store, q["question"], k=k, filters=filters, retriever=retriever, settings=settings or DEFAULTS))
     return {"id": q["id"], "passages": [hit_json(h) for h in hits or []], **error_of(hits)}
 
 
-def ask_line(store, q, *, k: int, retriever: str, filters: Filters = Filters()):
+def ask_line(store, q, *, k: int, retriever: str, filters: Filters = Filters(), settings=None):
     """The ``ask --questions --json`` line for one question record, and the Answer behind
     it (None when the question itself failed)."""
     from qa.answer import answer
     from qa.render import answer_json
+    from qa.settings import DEFAULTS
 
-    result = guarded(lambda: answer(store, q["question"], k=k, filters=filters, retriever=retriever))
+    result = guarded(lambda: answer(store, q["question"], k=k, filters=filters, retriever=retriever, settings=settings or DEFAULTS))
     if isinstance(result, Failed):
         return {"id": q["id"], "abstained": True, "quotes": [], "passages": [], "error": result.message}, None
     return {"id": q["id"], **answer_json(result)}, result
@@ -339,6 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--to", dest="date_to", help="meetings on or before YYYY-MM-DD")
         p.add_argument("--kind", action="append", help="document kind: minutes, report, agenda_pack, ...")
         p.add_argument("--paper", action="append", help="only this paper (doc name or source path)")
+        p.add_argument("--settings", metavar="FILE", help="a JSON file of tuned numbers to override (qa.settings; "
+                       "default: $COMMITTEE_QA_SETTINGS, else the defaults chosen on the development questions)")
 
     p = sub.add_parser("search", help="rank passages for a question")
     query_args(p)
@@ -385,9 +400,15 @@ def main(argv: list[str] | None = None) -> int:
     from index.embed import ModelNotFound
     from index.pdfread import UnreadablePaper
     from index.pgserver import PgServerError
-    from index.store import IndexCorrupt, IndexError_, IndexLocked, IndexMismatch, IndexMissing
+    from index.store import (
+        IndexCorrupt,
+        IndexError_,
+        IndexLocked,
+        IndexMismatch,
+        IndexMissing,
+        NoMatchingPassages,
+    )
     from qa.query import BadQuestion
-    from qa.retrieve import NoMatchingPassages
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -49,7 +49,12 @@ def convex(score_lists: list[np.ndarray], weights: list[float] | None = None) ->
     return sum((w / total) * minmax(s) for w, s in zip(weights, score_lists))
 
 
-FUSIONS: dict[str, Callable[..., np.ndarray]] = {"rrf": rrf, "convex": convex}
+# By name (qa.settings.RetrievalSettings.fusion), each as (score lists, weights, k). RRF is
+# scaled by k so that first place in one list scores about 1, as in convex fusion.
+FUSIONS: dict[str, Callable[..., np.ndarray]] = {
+    "rrf": lambda lists, weights, k: k * rrf(lists, k=k, weights=weights),
+    "convex": lambda lists, weights, k: convex(lists, weights=weights),
+}
 
 
 def fusion(name: str) -> Callable[..., np.ndarray]:

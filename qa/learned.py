@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from index.model import Passage
+from index.store import Units
 from index.tokens import bm25_tokens
 from qa.answertype import TYPES, answer_types, has_type
 from qa.rerank import NUMBER, QuestionSide, features, rerank_score
@@ -206,18 +208,16 @@ PASSAGE_FEATURES = (
 _DECISION_WORDS = ("resolved", "agreed", "decision", "approved", "noted")
 
 
-def passage_matrix(index, query, head: list[tuple[int, float]], qvec: np.ndarray) -> np.ndarray:
-    """One row of PASSAGE_FEATURES per candidate (row, first-stage score), in order."""
+def passage_matrix(head: list[tuple[Passage, float]], units: dict[str, Units], side: QuestionSide, qvec: np.ndarray) -> np.ndarray:
+    """One row of PASSAGE_FEATURES per candidate (passage, first-stage score), in order."""
     if not head:
         return np.zeros((0, len(PASSAGE_FEATURES)))
-    side = QuestionSide.of(index, query)
     top = head[0][1] or 1.0
     total = sum(side.weights.values()) or 1.0
     rows = []
-    for rank, (row, score) in enumerate(head):
-        f = features(index, query, row, qvec, score / top, side)
+    for rank, (p, score) in enumerate(head):
+        f = features(p, units.get(p.id), qvec, score / top, side)
         f["hand"] = rerank_score(f)
-        p = index.passages[row]
         heading = set(bm25_tokens(f"{p.item_title or ''} {p.section or ''}"))
         lower = p.text[:4000].lower()
         f.update(
@@ -239,15 +239,16 @@ def passage_matrix(index, query, head: list[tuple[int, float]], qvec: np.ndarray
     return np.array([[r[n] for n in PASSAGE_FEATURES] for r in rows])
 
 
-def rescore(stage: SecondStage, index, query, first_stage: list[tuple[int, float]], qvec: np.ndarray) -> list[tuple[int, float]]:
+def rescore(stage: SecondStage, first_stage: list[tuple[Passage, float]], units: dict[str, Units],
+            side: QuestionSide, qvec: np.ndarray) -> list[tuple[Passage, float]]:
     """The first stage's top ``stage.depth`` in order of P(answers); the rest below them."""
     head, tail = first_stage[: stage.depth], first_stage[stage.depth :]
     if not head:
         return first_stage
-    probs = stage.passage.probability(stage.passage.on(passage_matrix(index, query, head, qvec), PASSAGE_FEATURES))
-    rescored = sorted(((row, float(p)) for (row, _), p in zip(head, probs)), key=lambda rp: -rp[1])
+    probs = stage.passage.probability(stage.passage.on(passage_matrix(head, units, side, qvec), PASSAGE_FEATURES))
+    rescored = sorted(((p, float(pr)) for (p, _), pr in zip(head, probs)), key=lambda rp: -rp[1])
     floor = rescored[-1][1]
-    return rescored + [(row, floor * 0.5 ** (n + 1)) for n, (row, _) in enumerate(tail)]
+    return rescored + [(p, floor * 0.5 ** (n + 1)) for n, (p, _) in enumerate(tail)]
 
 
 # --- quotes --------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from index.layout import _MONTH_RE, MONTHS, find_dates
+from index.layout import MONTH_PATTERN, MONTHS, find_dates
 
 MAX_QUESTION_CHARS = 2000
 
@@ -61,11 +61,11 @@ def understand(question: str, acronyms: dict[str, str], committees: list[str]) -
     dates = tuple(d for _, d in find_dates(text))
     months = tuple(
         (int(m.group(2)), MONTHS[m.group(1).casefold()[:3]])
-        for m in re.finditer(rf"\b(?<!\d )({_MONTH_RE})\s+(\d{{4}})\b", text, re.IGNORECASE)
+        for m in re.finditer(rf"\b(?<!\d )({MONTH_PATTERN})\s+(\d{{4}})\b", text, re.IGNORECASE)
     )
     month_days = tuple(
         (MONTHS[m.group(2).casefold()[:3]], int(m.group(1)))
-        for m in re.finditer(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_RE})\b(?!,?\s+\d{{4}})", text, re.IGNORECASE)
+        for m in re.finditer(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({MONTH_PATTERN})\b(?!,?\s+\d{{4}})", text, re.IGNORECASE)
     )
     years = tuple(int(y) for y in re.findall(r"\b((?:19|20)\d{2})\b", text))
     since = None

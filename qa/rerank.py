@@ -18,46 +18,23 @@ weigh, all cheap because the sentence vectors are already in the index:
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
 import numpy as np
 
+from index.model import Passage
+from index.store import Units
 from index.tokens import bm25_tokens
 from qa.answertype import answer_types, type_match
-
-# Set on the development questions of both corpora (docs/EVAL.md); a handful of weights,
-# not a learned model, so they carry to other councils' papers.
-# ``local`` (0.3) came in with coverage lowered from 0.6 to 0.4: over the three dev corpora
-# recall@5 +0.014 and nDCG@10 +0.003 on average, no corpus down by more than 0.002 — a gain
-# of one or two questions a corpus, within noise (pooled paired test p = 0.51 and 0.11).
-WEIGHTS = {"best": 1.0, "second": 0.5, "coverage": 0.4, "local": 0.3, "bigrams": 0.3, "numbers": 0.3, "first": 0.6, "fit": 0.4}
+from qa.settings import RERANK_WEIGHTS
 
 NUMBER = re.compile(r"\b\d[\d,.]*%?|£\s?\d[\d,.]*(?:m|bn|k)?\b")
 
 
-def rerank_score(features: dict[str, float]) -> float:
-    return round(sum(WEIGHTS[name] * value for name, value in features.items()), 6)
-
-
-def token_idf(index, token: str) -> float:
-    bm = index.bm25
-    tid = bm.vocab_dict.get(token)
-    if tid is None:
-        return 0.0
-    # Document frequency: non-zero entries in the token's column of the score matrix.
-    indptr = bm.scores["indptr"]
-    df = int(indptr[tid + 1] - indptr[tid])
-    n = len(index.passages)
-    return math.log(1 + (n - df + 0.5) / (df + 0.5))
-
-
-def passage_units(index, passage_row: int) -> tuple[list[tuple[int, int]], np.ndarray]:
-    """A passage's embedded units: spans into its text, and their vectors."""
-    p = index.passages[passage_row]
-    rows = index.unit_rows(passage_row)
-    return [(int(s) - p.start, int(e) - p.start) for _, s, e in index.units[rows]], index.embeddings[rows]
+def rerank_score(features: dict[str, float], weights: dict[str, float] | None = None) -> float:
+    weights = weights or dict(RERANK_WEIGHTS)
+    return round(sum(weights[name] * value for name, value in features.items()), 6)
 
 
 @dataclass(frozen=True)
@@ -70,21 +47,22 @@ class QuestionSide:
     numbers: frozenset
 
     @classmethod
-    def of(cls, index, query) -> QuestionSide:
-        q_tokens = list(dict.fromkeys(bm25_tokens(query.expanded)))
+    def of(cls, query, idf: dict[str, float]) -> QuestionSide:
+        """``idf``: of each stemmed word of the expanded question (qa.retrieve.frequencies_idf)."""
         q_words = bm25_tokens(query.text)
         return cls(
             wanted=answer_types(query.text),
-            weights={t: token_idf(index, t) for t in q_tokens},
+            weights={t: idf[t] for t in dict.fromkeys(bm25_tokens(query.expanded))},
             pairs=frozenset(zip(q_words, q_words[1:])),
             numbers=frozenset(n.strip(".,").replace(",", "") for n in NUMBER.findall(query.text) if not re.fullmatch(r"(19|20)\d\d", n)),
         )
 
 
-def features(index, query, passage_row: int, qvec: np.ndarray, first: float, side: QuestionSide | None = None) -> dict[str, float]:
-    side = side or QuestionSide.of(index, query)
-    p = index.passages[passage_row]
-    spans, vecs = passage_units(index, passage_row)
+def features(p: Passage, units: Units | None, qvec: np.ndarray, first: float, side: QuestionSide) -> dict[str, float]:
+    """The features of passage ``p`` (its stored sentence ``units``) for the question ``side``
+    stands for; ``first``: its first-stage score over the best candidate's."""
+    spans = units.relative_to(p.start) if units is not None else []
+    vecs = units.vectors if units is not None else np.zeros((0, len(qvec)), dtype=np.float32)
     unit_sims = vecs @ qvec if len(spans) else np.zeros(1)
     sims = np.sort(unit_sims)[::-1]
     fit = 0.0
@@ -143,20 +121,14 @@ def local_coverage(windows: list[str], weights: dict[str, float]) -> float:
     return best
 
 
-def rerank(index, query, first_stage: list[tuple[int, float]], depth: int = 30) -> list[tuple[int, float]]:
+def rerank(first_stage: list[tuple[Passage, float]], units: dict[str, Units], side: QuestionSide,
+           qvec: np.ndarray, depth: int = 30, weights: dict[str, float] | None = None) -> list[tuple[Passage, float]]:
     """Re-score the top ``depth`` candidates; the rest keep their order below them."""
-    from qa.retrieve import question_vector
-
     head, tail = first_stage[:depth], first_stage[depth:]
     if not head:
         return first_stage
-    qvec = question_vector(index, query.expanded)
     top = head[0][1] or 1.0
-    side = QuestionSide.of(index, query)
-    rescored = [(row, rerank_score(features(index, query, row, qvec, score / top, side))) for row, score in head]
+    rescored = [(p, rerank_score(features(p, units.get(p.id), qvec, score / top, side), weights)) for p, score in head]
     rescored.sort(key=lambda rs: -rs[1])
     floor = rescored[-1][1]
-    return rescored + [(row, floor - 1 - n) for n, (row, _) in enumerate(tail)]
-
-
-
+    return rescored + [(p, floor - 1 - n) for n, (p, _) in enumerate(tail)]

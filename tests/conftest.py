@@ -63,7 +63,7 @@ def real_index_dir(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> P
     every integration test that only reads it."""
     import shutil
 
-    from index.ingest import ingest
+    from index.folder import ingest
 
     root = tmp_path_factory.mktemp("real-index")
     papers = root / "papers"

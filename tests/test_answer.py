@@ -8,13 +8,12 @@ from pathlib import Path
 import pytest
 
 from index.embed import HashingEmbedder
-from index.ingest import ingest
+from index.folder import ingest, open_index
 from index.model import Filters
 from qa.answer import answer, unknown_words
 from qa.chat import Conversation, Turn, ask, resolve
 from qa.query import BadQuestion
 from qa.render import answer_json, citation_line, page_text
-from qa.retrieve import open_index
 
 REPO = Path(__file__).resolve().parent.parent
 

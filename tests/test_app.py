@@ -47,7 +47,7 @@ def build_index(root: Path) -> Path:
     """Four papers: two Sefton text exports (2021, 2022), Kent's Cabinet minutes (a PDF,
     2025) and the hostile Licensing paper (2024)."""
     from index.embed import HashingEmbedder
-    from index.ingest import ingest
+    from index.folder import ingest
 
     papers = root / "papers"
     papers.mkdir(parents=True)

@@ -16,9 +16,9 @@ import pytest
 from conftest import SEFTON_SMALL, SEFTON_UPDATE, UPDATE_SENTENCE
 
 from index.embed import HashingEmbedder
-from index.ingest import ingest
+from index.folder import ingest, open_index
 from index.model import Filters
-from qa.retrieve import open_index, retriever_names, search
+from qa.retrieve import retriever_names, search
 
 THREADS = 8
 QUESTIONS = [
@@ -109,8 +109,8 @@ def test_eight_threads_same_as_one_real_model(real_index_dir: Path, real_embedde
 
 def test_eight_threads_same_as_one_on_an_inverted_file_through_the_selector(tmp_path: Path, monkeypatch) -> None:
     """The large-index paths: an IVF index, and every filter through FAISS's selector."""
-    from index import store
-    from qa import retrieve
+    from index import folder as retrieve
+    from index import folder as store
 
     papers = tmp_path / "papers"
     papers.mkdir()

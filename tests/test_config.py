@@ -65,7 +65,7 @@ def test_ruff_s301_finds_no_pickle() -> None:
 def test_written_index_holds_no_pickle(tmp_path: Path) -> None:
     """Every file of an index is plain data: .npy without object arrays, JSON, FAISS."""
     from index.embed import HashingEmbedder
-    from index.ingest import ingest
+    from index.folder import ingest
 
     papers = tmp_path / "papers"
     papers.mkdir()

@@ -1,9 +1,9 @@
 """A crash mid-ingest leaves the previous index intact; damage is detected, not served.
 
 Each kill is deterministic: a small child script (written to tmp_path) runs
-:func:`index.ingest.ingest` with a ``HashingEmbedder`` and SIGKILLs itself at one chosen
+:func:`index.folder.ingest` with a ``HashingEmbedder`` and SIGKILLs itself at one chosen
 point — after the first paper is read, in the second embedding batch, or inside one step of
-:func:`index.store.write_version` (found by wrapping that step's library call). The test
+:func:`index.folder.write_version` (found by wrapping that step's library call). The test
 then checks that ``current`` still points at the old version, that it opens with every
 checksum verified, and that it answers exactly as before; then a normal run succeeds.
 """
@@ -30,16 +30,9 @@ from conftest import (
 )
 
 from index.embed import HashingEmbedder
-from index.ingest import ingest
-from index.store import (
-    IndexCorrupt,
-    IndexLocked,
-    IndexMismatch,
-    current_version,
-    read_manifest,
-    writer_lock,
-)
-from qa.retrieve import open_index, search
+from index.folder import current_version, ingest, open_index, read_manifest, writer_lock
+from index.store import IndexCorrupt, IndexLocked, IndexMismatch
+from qa.retrieve import search
 
 QUESTIONS = [
     UPDATE_SENTENCE,
@@ -62,8 +55,8 @@ from pathlib import Path
 point, index_dir, papers = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 
 import bm25s, faiss, numpy as np, shutil
-import index.ingest as ingest_mod
-import index.store as store
+import index.folder as ingest_mod
+import index.folder as store
 from index.embed import HashingEmbedder
 
 writing = False

@@ -66,7 +66,7 @@ def _write(path: Path, questions: list) -> Path:
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> dict[str, Path]:
-    from index.ingest import ingest
+    from index.folder import ingest
 
     root = tmp_path_factory.mktemp("eval")
     papers = root / "papers"
@@ -222,7 +222,7 @@ def test_answer_checks(evaluated):
 def test_checks_catch_wrong_citations(tiny):
     """Moved pages, a changed word and another meeting all fail (the checks can fail)."""
     from eval.harness import check_answers, run_ask
-    from qa.retrieve import open_index
+    from index.folder import open_index
 
     store = open_index(tiny["index"], HashingEmbedder(dim=64))
     qs = [QUESTIONS[1]]
@@ -252,7 +252,7 @@ def test_checks_catch_wrong_citations(tiny):
 def test_each_question_embedded_once(tiny):
     """Dense, hybrid and answer() reuse the question's vector: one encode per question."""
     from eval.harness import evaluate
-    from qa.retrieve import open_index
+    from index.folder import open_index
 
     class Counting(HashingEmbedder):
         calls = 0

@@ -78,8 +78,7 @@ def test_a_model_trained_on_other_features_is_refused(tmp_path):
 
 @pytest.fixture(scope="module")
 def small_index(tmp_path_factory):
-    from index.ingest import ingest
-    from qa.retrieve import open_index
+    from index.folder import ingest, open_index
 
     root = tmp_path_factory.mktemp("learned")
     papers = root / "papers"
@@ -144,7 +143,8 @@ def test_the_shipped_stage_loads_offline_and_says_what_it_was_trained_on():
 
 
 def test_the_default_is_the_learned_stage_only_for_the_model_it_was_trained_on(small_index, real_index_dir, real_embedder):
-    from qa.retrieve import default_retriever, open_index
+    from index.folder import open_index
+    from qa.retrieve import default_retriever
 
     assert learned.fits("all-MiniLM-L6-v2") and not learned.fits("hashing-64")
     assert default_retriever(small_index) == "rerank"  # hashing vectors: another scale
@@ -155,8 +155,9 @@ def test_the_default_is_the_learned_stage_only_for_the_model_it_was_trained_on(s
 def test_the_shipped_stage_answers_real_papers(real_index_dir, real_embedder):
     """With the real model: the default search is the learned stage (probabilities, best
     first), and the answer carries its confidence and quotes the sentence about adoption."""
+    from index.folder import open_index
     from qa.answer import answer
-    from qa.retrieve import open_index, search
+    from qa.retrieve import search
 
     idx = open_index(real_index_dir, real_embedder)
     hits = search(idx, "How many children have been adopted this year?", k=5)

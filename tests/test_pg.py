@@ -33,11 +33,17 @@ from index import pgserver  # noqa: E402
 from index.chunk import chunk_paper  # noqa: E402
 from index.embed import HashingEmbedder  # noqa: E402
 from index.model import Filters  # noqa: E402
-from index.pgwrite import PgSchemaMismatch, PgSchemaMissing, PgUnavailable, ingest_pg  # noqa: E402
+from index.postgres import (  # noqa: E402  # noqa: E402
+    PgSchemaMismatch,
+    PgSchemaMissing,
+    PgUnavailable,
+    ingest_pg,
+    open_pg,
+    or_tsquery,
+)
 from index.read import read_paper  # noqa: E402
-from index.store import IndexMismatch, IndexMissing  # noqa: E402
-from qa.pgstore import open_pg, or_tsquery  # noqa: E402
-from qa.retrieve import NoMatchingPassages, rarity  # noqa: E402
+from index.store import IndexMismatch, IndexMissing, NoMatchingPassages  # noqa: E402
+from qa.retrieve import idf, rarity, search  # noqa: E402
 
 SAMPLES = SAMPLE_ROOT / "sefton"
 TWO = ["004_ef26fe128a3892ff.txt", "002_5b7ea09f819c7cd5.txt"]
@@ -109,8 +115,8 @@ def index(two_papers):
 @pytest.fixture(scope="module")
 def folder_of_two(tmp_path_factory):
     """The same two papers in the embedded folder store, with the same embedder."""
-    from qa.retrieve import open_index
-    from qa.stores import ingest_into
+    from index.engines import ingest_into
+    from index.folder import open_index
 
     where = tmp_path_factory.mktemp("folder-of-two") / "folder"
     ingest_into(where, [SAMPLES / n for n in TWO], EMB)
@@ -205,7 +211,7 @@ def test_stored_passages_are_exactly_the_chunked_ones(index):
     expected = set()
     for name in TWO:
         expected |= set(chunk_paper(read_paper(SAMPLES / name, SAMPLES)))
-    hits = index.search("children adopted waiting", k=50, retriever="bm25")
+    hits = search(index, "children adopted waiting", k=50, retriever="bm25")
     assert hits
     for h in hits:
         assert h.passage in expected
@@ -213,11 +219,11 @@ def test_stored_passages_are_exactly_the_chunked_ones(index):
 
 def test_search_returns_passages_with_provenance(index):
     for retriever in ("bm25", "dense", "hybrid"):
-        hits = index.search("How many children had been adopted, and how many were waiting?", k=5, retriever=retriever)
+        hits = search(index, "How many children had been adopted, and how many were waiting?", k=5, retriever=retriever)
         assert 0 < len(hits) <= 5
         assert all(h.retriever == retriever for h in hits)
         assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
-    top = index.search("How many children had been adopted, and how many were waiting?", k=3)
+    top = search(index, "How many children had been adopted, and how many were waiting?", k=3)
     p = top[0].passage
     assert p.doc == "004_ef26fe128a3892ff" and "adopted" in p.text
     assert p.committee == "Overview and Scrutiny Committee (Children's Services and Safeguarding)"
@@ -250,42 +256,42 @@ def test_full_text_candidates_are_found_by_the_rarest_words(two_papers):
         def holding(query: str) -> set[str]:
             return {r[0] for r in conn.execute("SELECT id FROM passages WHERE tsv @@ %s::tsquery", (query,))}
 
-        every = {h.passage.id for h in idx.search(q, k=100, retriever="bm25")}
+        every = {h.passage.id for h in search(idx, q, k=100, retriever="bm25")}
         assert every == holding(" | ".join(lx for lx, _ in lexemes))
         # A budget the rarest word's passages just fill: only they are candidates.
         idx.candidate_budget = lexemes[0][1]
-        rare = {h.passage.id for h in idx.search(q, k=100, retriever="bm25")}
+        rare = {h.passage.id for h in search(idx, q, k=100, retriever="bm25")}
         assert rare == holding(lexemes[0][0]) and rare < every
         # Not even the rarest fits: passages holding both of the two rarest.
         idx.candidate_budget = 0
-        both = {h.passage.id for h in idx.search(q, k=100, retriever="bm25")}
+        both = {h.passage.id for h in search(idx, q, k=100, retriever="bm25")}
         assert both and both == holding(f"{lexemes[0][0]} & {lexemes[1][0]}")
 
 
 def test_a_question_of_stop_words_still_searches_dense(index):
-    assert index.search("what was it?", k=3, retriever="bm25") == []
-    assert index.search("what was it?", k=3)  # hybrid falls back on the dense side
+    assert search(index, "what was it?", k=3, retriever="bm25") == []
+    assert search(index, "what was it?", k=3)  # hybrid falls back on the dense side
 
 
 def test_filters_narrow_the_results(index):
     q = "children social care"
-    by_doc = index.search(q, k=10, filters=Filters(docs=("004_ef26fe128a3892ff",)))
+    by_doc = search(index, q, k=10, filters=Filters(docs=("004_ef26fe128a3892ff",)))
     assert by_doc and {h.passage.doc for h in by_doc} == {"004_ef26fe128a3892ff"}
-    by_kind = index.search(q, k=10, filters=Filters(kinds=("report",)), retriever="dense")
+    by_kind = search(index, q, k=10, filters=Filters(kinds=("report",)), retriever="dense")
     assert by_kind and {h.passage.kind for h in by_kind} == {"report"}
-    late = index.search(q, k=10, filters=Filters(date_from="2022-01-01"))
+    late = search(index, q, k=10, filters=Filters(date_from="2022-01-01"))
     assert late and all((h.passage.meeting_date or h.passage.pack_date) >= "2022-01-01" for h in late)
-    early = index.search(q, k=10, filters=Filters(date_to="2021-12-31"), retriever="bm25")
+    early = search(index, q, k=10, filters=Filters(date_to="2021-12-31"), retriever="bm25")
     assert early and all((h.passage.meeting_date or h.passage.pack_date) <= "2021-12-31" for h in early)
-    partial = index.search(q, k=10, filters=Filters(committees=("scrutiny",)))
+    partial = search(index, q, k=10, filters=Filters(committees=("scrutiny",)))
     assert partial and all("Scrutiny" in h.passage.committee for h in partial)
 
 
 def test_a_committee_that_does_not_exist_is_no_matching_passages(index):
     with pytest.raises(NoMatchingPassages, match="widen or clear"):
-        index.search("children", filters=Filters(committees=("Planning Committee",)))
+        search(index, "children", filters=Filters(committees=("Planning Committee",)))
     with pytest.raises(ValueError, match="YYYY-MM-DD"):
-        index.search("children", filters=Filters(date_from="last year"))
+        search(index, "children", filters=Filters(date_from="last year"))
 
 
 def test_the_hnsw_path_and_the_exact_path_agree(two_papers):
@@ -293,10 +299,10 @@ def test_the_hnsw_path_and_the_exact_path_agree(two_papers):
     # filter goes through the HNSW index with an iterative scan. On 2 papers both are exact.
     with open_pg(two_papers[0], EMB) as idx:
         f = Filters(docs=("002_5b7ea09f819c7cd5",))
-        exact = [h.passage.id for h in idx.search("recruitment of social workers", k=5, filters=f, retriever="dense")]
+        exact = [h.passage.id for h in search(idx, "recruitment of social workers", k=5, filters=f, retriever="dense")]
         assert "GROUP BY u.pid" in idx.last_sql
         idx.exact_below = 0
-        walked = [h.passage.id for h in idx.search("recruitment of social workers", k=5, filters=f, retriever="dense")]
+        walked = [h.passage.id for h in search(idx, "recruitment of social workers", k=5, filters=f, retriever="dense")]
         assert "ORDER BY u.embedding <#>" in idx.last_sql
         assert exact == walked
 
@@ -305,9 +311,9 @@ def test_bad_questions_and_retrievers(index):
     from qa.query import BadQuestion
 
     with pytest.raises(BadQuestion):
-        index.search("   ")
+        search(index, "   ")
     with pytest.raises(ValueError, match="choose one of: bm25, dense, hybrid, rerank"):
-        index.search("children", retriever="bogus")
+        search(index, "children", retriever="bogus")
 
 
 # --- incremental ingest -------------------------------------------------------------
@@ -330,7 +336,7 @@ def test_a_changed_paper_is_replaced_and_its_unchanged_sentences_reuse_vectors(s
     assert second.updated == [TWO[0]] and second.unchanged == 1
     assert 0 < second.embedded < first.embedded and second.reused > 0
     with open_pg(dsn, EMB) as idx:
-        hits = idx.search("closing paragraph about foster carers", k=3, retriever="bm25")
+        hits = search(idx, "closing paragraph about foster carers", k=3, retriever="bm25")
         assert "foster carers in Sefton" in hits[0].passage.text
         with psycopg.connect(dsn) as conn:
             # No orphans: the old version's passages and units went with it.
@@ -387,7 +393,7 @@ def test_repeated_text_comes_back_once_with_its_other_places(server, tmp_path):
         shutil.copy(SAMPLES / TWO[0], tmp_path / sub / TWO[0])
     ingest_pg([tmp_path], dsn, EMB)
     with open_pg(dsn, EMB) as idx:
-        hits = idx.search("children adopted this year", k=3)
+        hits = search(idx, "children adopted this year", k=3)
         assert len({h.passage.content_hash for h in hits}) == len(hits)
         assert hits[0].also_in and hits[0].also_in[0].source != hits[0].passage.source
 
@@ -449,7 +455,7 @@ def test_a_lost_connection_reconnects(two_papers):
         pid = idx.conn.info.backend_pid
         with psycopg.connect(dsn, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-        assert idx.search("children adopted", k=2)
+        assert search(idx, "children adopted", k=2)
 
 
 def test_the_right_password_gets_in(server):
@@ -466,7 +472,7 @@ _SLOW_INGEST = """
 import sys, time
 from pathlib import Path
 from index.embed import HashingEmbedder
-from index.pgwrite import ingest_pg
+from index.postgres import ingest_pg
 
 class Slow(HashingEmbedder):
     def encode(self, texts, **kw):
@@ -536,9 +542,9 @@ def test_a_sigkilled_ingest_leaves_the_committed_papers_whole(server, tmp_path):
 
 
 def test_ingest_and_open_dispatch_on_the_location(server, tmp_path):
-    from qa.pgstore import PgIndex
-    from qa.retrieve import Index
-    from qa.stores import ingest_into, open_store
+    from index.engines import ingest_into, open_store
+    from index.folder import Index
+    from index.postgres import PgIndex
 
     dsn = new_database(server)
     paper = [SAMPLES / TWO[0]]
@@ -549,7 +555,7 @@ def test_ingest_and_open_dispatch_on_the_location(server, tmp_path):
         assert isinstance(pg, PgIndex) and isinstance(folder, Index)
         # Same papers, same passages: the top full-text hit is the same passage in both.
         q = "How many children had been adopted, and how many were waiting?"
-        assert pg.search(q, k=1, retriever="bm25")[0].passage == folder.search(q, k=1, retriever="bm25")[0].passage
+        assert search(pg, q, k=1, retriever="bm25")[0].passage == search(folder, q, k=1, retriever="bm25")[0].passage
         assert pg.committees == folder.committees and pg.acronyms == folder.acronyms
     finally:
         pg.close()
@@ -577,20 +583,20 @@ def test_refresh_sees_what_an_ingest_into_the_same_database_added(server):
     dsn = new_database(server)
     ingest_pg([SAMPLES / TWO[0]], dsn, EMB)
     with open_pg(dsn, EMB) as idx:
-        before = idx.idf("adopt")
+        before = idf(idx, "adopt")
         ingest_pg([SAMPLES / "001_92f4cf0ba82fb1ac.txt"], dsn, EMB)
-        assert idx.idf("adopt") == before  # read once, kept
+        assert idf(idx, "adopt") == before  # read once, kept
         idx.refresh()
         with psycopg.connect(dsn) as conn:
             n = conn.execute("SELECT count(*) FROM passages").fetchone()[0]
             df = conn.execute("SELECT count(*) FROM passages WHERE tsv @@ 'adopt'::tsquery").fetchone()[0]
-        assert idx.idf("adopt") == pytest.approx(math.log(1 + (n - df + 0.5) / (df + 0.5))) != before
+        assert idf(idx, "adopt") == pytest.approx(math.log(1 + (n - df + 0.5) / (df + 0.5))) != before
 
 
 def test_a_reranked_search_reads_its_words_document_frequencies_in_one_query(two_papers):
     with open_pg(two_papers[0], EMB) as idx:
         statements = recorded(idx)
-        idx.search("How many children were adopted and how many are still waiting for a family?", k=5, retriever="rerank")
+        search(idx, "How many children were adopted and how many are still waiting for a family?", k=5, retriever="rerank")
     # The search itself, the candidates' units, and the eight question words' frequencies.
     assert len(statements) == 3, statements
 
@@ -600,10 +606,10 @@ def test_a_filter_is_counted_once_per_session_of_questions(two_papers):
         statements = recorded(idx)
         only = Filters(committees=("Overview and Scrutiny Committee (Children's Services and Safeguarding)",))
         for q in ("How many children were adopted?", "What about fostering?"):
-            assert idx.search(q, k=3, filters=only, retriever="hybrid")
+            assert search(idx, q, k=3, filters=only, retriever="hybrid")
         assert sum("count(*)" in sql for sql in statements) == 1
         idx.refresh()
-        idx.search("How many children were adopted?", k=3, filters=only, retriever="hybrid")
+        search(idx, "How many children were adopted?", k=3, filters=only, retriever="hybrid")
         assert sum("count(*)" in sql for sql in statements) == 2  # counted again after a refresh
 
 
@@ -615,12 +621,13 @@ def test_answers_and_conversations_work_on_the_pg_store(index):
     result = answer(index, "How many children have been adopted this year?")
     assert not result.abstained and result.quotes
     for quote in result.quotes:
-        paper = index.papers.get(quote.citation.source)
+        paper = index.paper(quote.citation.source)
         assert paper is not None and paper.text[quote.start : quote.end].strip() == quote.text
         assert quote.citation.meeting_date == "2021-11-16"  # a text export without page stamps
     assert any("14 children have been adopted" in q.text for q in result.quotes)
     # A word the papers never use: the store's vocabulary (knows) makes answer() say so.
-    assert index.knows("adopt") and not index.knows("pothol")
+    found = index.frequencies(["adopt", "pothol"])
+    assert found.df["adopt"] > 0 and found.df["pothol"] == 0
     with psycopg.connect(index.dsn) as conn:
         n = conn.execute("SELECT count(*) FROM passages").fetchone()[0]
         df = conn.execute("SELECT count(*) FROM passages WHERE tsv @@ 'children'::tsquery").fetchone()[0]
@@ -636,62 +643,56 @@ def test_answers_and_conversations_work_on_the_pg_store(index):
 
 
 def test_the_second_stage_reads_what_it_reads_in_the_embedded_store(index, folder_of_two):
-    """qa.rerank's features of a passage come out the same from the PostgreSQL candidates as
-    from the embedded index of the same papers and embedder."""
-    from qa.query import understand
+    """qa.rerank's features of a passage come out the same from the PostgreSQL store's units
+    and word frequencies as from the embedded index of the same papers and embedder."""
     from qa.rerank import features
-    from qa.retrieve import question_vector
+    from qa.retrieve import Question, question_side
 
     folder = folder_of_two
     q = "How many children have been adopted this year, and how many are waiting?"
-    hits = index.search(q, k=5, retriever="rerank")
+    hits = search(index, q, k=5, retriever="rerank")
     assert hits and all(h.retriever == "rerank" for h in hits)
-    query = understand(q, index.acronyms, index.committees)
-    with psycopg.connect(index.dsn) as conn:
-        pids = [conn.execute("SELECT pid FROM passages WHERE id = %s AND source = %s",
-                             (h.passage.id, h.passage.source)).fetchone()[0] for h in hits]
-    view = index.rerank_view(query, pids, [h.passage for h in hits], list(range(len(hits))))
-    assert len(view.passages) == len(folder.passages)
-    for row, h in enumerate(hits):
-        theirs = features(folder, query, folder.passages.index(h.passage), question_vector(folder, query.expanded), 1.0)
-        ours = features(view, query, row, question_vector(view, query.expanded), 1.0)
-        assert ours == pytest.approx(theirs, abs=1e-5), h.passage.id
+    passages = [h.passage for h in hits]
+    ours_units, theirs_units = index.units(passages), folder.units(passages)
+    ours_side, theirs_side = question_side(index, Question(index, q)), question_side(folder, Question(folder, q))
+    assert ours_side == theirs_side or ours_side.weights == pytest.approx(theirs_side.weights)
+    vector = Question(folder, q).vector
+    for p in passages:
+        theirs = features(p, theirs_units[p.id], vector, 1.0, theirs_side)
+        ours = features(p, ours_units[p.id], vector, 1.0, ours_side)
+        assert ours == pytest.approx(theirs, abs=1e-5), p.id
 
 
 def test_the_learned_stage_reads_the_same_features_from_both_stores(index, folder_of_two):
     """qa.learned's passage features of the same candidates, in the same order, are the
-    same from the PostgreSQL store's view as from the embedded index; its search gives
+    same from the PostgreSQL store as from the embedded index; its search gives
     probabilities, best first."""
     from qa.learned import passage_matrix
-    from qa.query import understand
-    from qa.retrieve import question_vector
+    from qa.retrieve import Question, question_side
 
     folder = folder_of_two
     q = "How many children have been adopted this year, and how many are waiting?"
-    hits = index.search(q, k=5, retriever="learned")
+    hits = search(index, q, k=5, retriever="learned")
     assert hits and all(h.retriever == "learned" and 0.0 <= h.score <= 1.0 for h in hits)
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
-    query = understand(q, index.acronyms, index.committees)
-    with psycopg.connect(index.dsn) as conn:
-        pids = [conn.execute("SELECT pid FROM passages WHERE id = %s AND source = %s",
-                             (h.passage.id, h.passage.source)).fetchone()[0] for h in hits]
-    view = index.rerank_view(query, pids, [h.passage for h in hits], list(range(len(hits))))
-    ours = passage_matrix(view, query, [(row, 1.0) for row in range(len(hits))], question_vector(view, query.expanded))
-    rows = [folder.passages.index(h.passage) for h in hits]
-    theirs = passage_matrix(folder, query, [(row, 1.0) for row in rows], question_vector(folder, query.expanded))
+    head = [(h.passage, 1.0) for h in hits]
+    passages = [h.passage for h in hits]
+    vector = Question(folder, q).vector
+    ours = passage_matrix(head, index.units(passages), question_side(index, Question(index, q)), vector)
+    theirs = passage_matrix(head, folder.units(passages), question_side(folder, Question(folder, q)), vector)
     assert ours == pytest.approx(theirs, abs=1e-5)
 
 
 def test_the_manifest_lists_the_papers_like_the_folder_one(index):
-    manifest = index.manifest
-    assert [e["source"] for e in manifest["papers"]] == sorted(TWO)
-    entry = manifest["papers"][1]
-    assert entry["doc"] == "004_ef26fe128a3892ff" and entry["meeting_date"] == "2021-11-16"
-    assert manifest["model"] == {"name": EMB.name, "dim": 64}
-    assert manifest["counts"]["passages"] == sum(e["passages"] for e in manifest["papers"])
+    catalogue = index.catalogue()
+    assert [e.source for e in catalogue.papers] == sorted(TWO)
+    entry = catalogue.papers[1]
+    assert entry.doc == "004_ef26fe128a3892ff" and entry.meeting_date == "2021-11-16"
+    assert catalogue.model == EMB.name and index.meta["dim"] == 64
+    assert index.count()["passages"] == sum(e.passages for e in catalogue.papers)
     assert index.file_for(TWO[0]) == (SAMPLES / TWO[0]).resolve()
     assert index.file_for("no-such-paper.txt") is None
-    assert index.last_ingest.startswith("20") and index.last_ingest >= manifest["created"][:10]
+    assert index.version().startswith("20") and index.version() >= catalogue.created[:10]
 
 
 def test_the_cli_takes_store_urls(two_papers, capsys, monkeypatch):
@@ -720,8 +721,8 @@ def test_the_cli_takes_store_urls(two_papers, capsys, monkeypatch):
 @pytest.mark.integration
 def test_real_model_ranks_like_the_embedded_store(server, real_embedder, real_index_dir, tmp_path):
     """The same two papers and model as the shared real_index_dir fixture."""
+    from index.folder import open_index
     from qa.answer import answer
-    from qa.retrieve import open_index
 
     dsn = new_database(server)
     folder = tmp_path / "papers"
@@ -734,10 +735,10 @@ def test_real_model_ranks_like_the_embedded_store(server, real_embedder, real_in
     with open_pg(dsn, real_embedder) as idx:
         assert idx.meta["model"] == "all-MiniLM-L6-v2" and idx.meta["dim"] == 384
         q = "By November 2021 how many children had been adopted so far that year, and how many were still waiting?"
-        hits = idx.search(q, k=5)
+        hits = search(idx, q, k=5)
         assert any("14 children have been adopted" in h.passage.text for h in hits)
         # Dense scores are cosines of the same unit vectors: the top one is the embedded store's.
-        dense, ref = idx.search(q, k=3, retriever="dense"), embedded.search(q, k=3, retriever="dense")
+        dense, ref = search(idx, q, k=3, retriever="dense"), search(embedded, q, k=3, retriever="dense")
         assert dense[0].passage.id == ref[0].passage.id
         assert dense[0].score == pytest.approx(ref[0].score, abs=1e-4)
         assert "14 children have been adopted" in answer(idx, q).quotes[0].text
@@ -745,7 +746,7 @@ def test_real_model_ranks_like_the_embedded_store(server, real_embedder, real_in
 
 def test_the_latency_bench_loads_and_times_a_synthetic_index(server, tmp_path):
     from eval.bench_pg import fresh_database, load, measure
-    from qa.stores import ingest_into
+    from index.engines import ingest_into
 
     ingest_into(tmp_path / "folder", [SAMPLES / n for n in TWO], EMB)
     dsn = fresh_database(server[1], "bench_test")
@@ -769,7 +770,7 @@ def test_the_app_asks_a_postgresql_store(two_papers, monkeypatch, tmp_path):
     sidebar counts the papers, and the database has a version to key the open store by."""
     from streamlit.testing.v1 import AppTest
 
-    from qa.stores import version_of
+    from index.engines import version_of
 
     dsn = two_papers[0]
     monkeypatch.setenv("COMMITTEE_QA_STORE", dsn)

@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from index.embed import HashingEmbedder
-from index.ingest import ingest
+from index.folder import ingest, open_index
 from qa.query import MAX_QUESTION_CHARS, BadQuestion
-from qa.retrieve import open_index, retriever_names, search
+from qa.retrieve import retriever_names, search
 
 LONG = (" ".join(["How many children were waiting for an assessment?"] * 250))[:9_999] + "?"
 assert len(" ".join(LONG.split())) == 10_000

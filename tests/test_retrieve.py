@@ -9,15 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import store
+from index import folder as store
 from index.embed import HashingEmbedder
-from index.ingest import ingest, learn_acronyms
+from index.folder import Index, current_version, ingest, ivf_lists, ivf_probes, open_index
+from index.ingest import learn_acronyms
 from index.model import Filters, Passage
-from index.store import IndexMismatch, IndexMissing, current_version, ivf_lists, ivf_probes
+from index.store import IndexMismatch, IndexMissing, NoMatchingPassages
 from index.tokens import bm25_tokens
 from qa import retrieve
 from qa.fusion import convex, fusion, minmax, rrf
-from qa.retrieve import NoMatchingPassages, dense_scores, open_index, question_vector, search
+from qa.retrieve import Question, idf, search
 
 REPO = Path(__file__).resolve().parent.parent
 UPDATE = REPO / "samples" / "sefton" / "004_ef26fe128a3892ff.txt"
@@ -62,7 +63,7 @@ def test_save_load_gives_the_same_results(built):
 def test_a_flat_index_serves_its_vectors_in_place(built):
     _, index_dir, _ = built
     idx = open_index(index_dir, HashingEmbedder(64))
-    assert np.array_equal(idx.embeddings, store.load_embeddings(idx.version))
+    assert np.array_equal(idx.embeddings, store.load_embeddings(idx.version_dir))
     assert not idx.embeddings.flags.writeable and not idx.embeddings.flags.owndata  # FAISS's own array, not a copy
 
 
@@ -181,16 +182,16 @@ def test_local_coverage_wants_the_words_together() -> None:
 def test_rerank_fit_is_whether_the_best_sentence_holds_the_answer_type(built):
     """A "how many" question: the best-matching sentence of the adoption passage has figures
     (14 children, 7, 16), so it supplies the one type asked for; a question of no type gets 0."""
-    from qa.query import understand
     from qa.rerank import features
-    from qa.retrieve import question_vector
+    from qa.retrieve import question_side
 
     _, index_dir, _ = built
     index = open_index(index_dir, HashingEmbedder(64))
-    row = next(i for i, p in enumerate(index.passages) if ADOPTION in p.text)
+    passage = next(p for p in index.passages if ADOPTION in p.text)
     for question, fit in (("How many children have been adopted this year to date?", 1.0), ("children adopted this year", 0.0)):
-        query = understand(question, index.acronyms, index.committees)
-        assert features(index, query, row, question_vector(index, query.expanded), 1.0)["fit"] == fit
+        asked = Question(index, question)
+        side = question_side(index, asked)
+        assert features(passage, index.units([passage])[passage.id], asked.vector, 1.0, side)["fit"] == fit
 
 
 def test_ivf_sizes_by_hand():
@@ -207,11 +208,11 @@ def test_a_large_index_is_an_inverted_file_searched_as_deep_as_set(built, tmp_pa
     ingest([papers], tmp_path / "idx", HashingEmbedder(64))
     idx = open_index(tmp_path / "idx", HashingEmbedder(64))
     assert type(idx.faiss_index).__name__ == "IndexIVFFlat"
-    n = len(idx.units)
+    n = len(idx.unit_table)
     assert idx.faiss_index.ntotal == n and idx.faiss_index.nlist == ivf_lists(n) > 1
     assert idx.faiss_index.nprobe == ivf_probes(idx.faiss_index.nlist)
     # The vectors are read out of FAISS by unit id: the rows ingest wrote to embeddings.npy.
-    written = store.load_embeddings(idx.version)
+    written = store.load_embeddings(idx.version_dir)
     assert np.array_equal(idx.embeddings[[5, 0, n - 1]], written[[5, 0, n - 1]])
     assert np.array_equal(idx.embeddings[2:4], written[2:4]) and idx.embeddings[[]].shape == (0, 64)
     assert ADOPTION in search(idx, ADOPTION, k=3, retriever="dense")[0].passage.text
@@ -221,11 +222,11 @@ def test_a_broad_filter_goes_through_faiss_and_agrees_with_scoring_every_unit(bu
     _, index_dir, _ = built
     idx = open_index(index_dir, HashingEmbedder(64))
     mask = np.array([p.doc == REPORT.stem for p in idx.passages])
-    vector = question_vector(idx, "children in care placements")
-    every_unit = dense_scores(idx, vector, mask, 20)
-    every_passage = dense_scores(idx, vector, mask, len(idx.passages))
-    monkeypatch.setattr(retrieve, "BRUTE_FORCE_UNITS", 0)  # any filter now goes through FAISS's selector
-    through_faiss = dense_scores(idx, vector, mask, 20)
+    vector = Question(idx, "children in care placements").vector
+    every_unit = idx.dense_scores(vector, mask, 20)
+    every_passage = idx.dense_scores(vector, mask, len(idx.passages))
+    monkeypatch.setattr(store, "BRUTE_FORCE_UNITS", 0)  # any filter now goes through FAISS's selector
+    through_faiss = idx.dense_scores(vector, mask, 20)
     # The same 20 best scores (passages tied in score may come in either order), each passage
     # with its own best unit's score, and only passages the filter admits.
     assert len(through_faiss) == len(every_unit) == 20
@@ -238,10 +239,10 @@ def test_a_filter_is_tested_once_per_index_and_its_mask_reused(built):
     _, index_dir, _ = built
     idx = open_index(index_dir, HashingEmbedder(64))
     report_only = Filters(docs=(REPORT.stem,))
-    first = retrieve._mask(idx, report_only)
-    assert retrieve._mask(idx, Filters(docs=(REPORT.stem,))) is first  # an equal filter: the same mask
+    first = idx.mask(report_only)
+    assert idx.mask(Filters(docs=(REPORT.stem,))) is first  # an equal filter: the same mask
     assert first.sum() == sum(p.doc == REPORT.stem for p in idx.passages) and not first.flags.writeable
-    assert retrieve._mask(idx, Filters(date_from="2022-01-01")) is not first
+    assert idx.mask(Filters(date_from="2022-01-01")) is not first
 
 
 def test_the_vectors_outlive_the_index_they_were_read_from(built):
@@ -270,7 +271,7 @@ def test_an_hnsw_index_of_an_older_version_still_opens_and_searches(built, tmp_p
     ingest([papers], tmp_path / "idx", HashingEmbedder(64))
     idx = open_index(tmp_path / "idx", HashingEmbedder(64))
     assert idx.faiss_index.hnsw.efSearch == 128
-    assert np.array_equal(idx.embeddings[[0, 2]], store.load_embeddings(idx.version)[[0, 2]])
+    assert np.array_equal(idx.embeddings[[0, 2]], store.load_embeddings(idx.version_dir)[[0, 2]])
     assert ADOPTION in search(idx, ADOPTION, k=3, retriever="dense")[0].passage.text
 
 
@@ -289,8 +290,8 @@ def test_a_filter_searches_proportionally_more_lists_of_an_inverted_file():
     assert (ivf.nlist, ivf.nprobe) == (1024, 64)
     idx = type("FakeIndex", (), {"faiss_index": ivf})()
     tenth = np.arange(70_000) % 10 == 0  # admits 7,000 units, a tenth: 64 × 10 lists
-    assert retrieve._selector(idx, tenth).nprobe == 640
-    assert retrieve._selector(idx, np.arange(70_000) % 100 == 0).nprobe == 1024  # capped at every list
+    assert Index._selector(idx, tenth).nprobe == 640
+    assert Index._selector(idx, np.arange(70_000) % 100 == 0).nprobe == 1024  # capped at every list
 
 
 def test_faiss_searches_on_one_thread_in_whichever_thread_asks(built):
@@ -320,7 +321,7 @@ def test_rarity_is_the_idf_of_the_stem_and_a_word_never_used_is_rarest(built):
     assert 0 < df < n
     # "Adopted" stems to "adopt": BM25's IDF of that stem, counted by hand over the passages.
     assert retrieve.rarity(index, "Adopted") == pytest.approx(math.log(1 + (n - df + 0.5) / (df + 0.5)))
-    assert retrieve.rarity(index, "potholes") == math.inf and index.idf("pothol") == 0.0
+    assert retrieve.rarity(index, "potholes") == math.inf and idf(index, "pothol") == 0.0
     assert retrieve.rarity(index, "the") == 0.0  # a stop word has no stem to weigh
 
 
@@ -382,5 +383,9 @@ def test_unit_keys_keep_their_trailing_zero_bytes():
 def test_docstring_examples():
     import doctest
 
-    result = doctest.testmod(retrieve)
-    assert result.attempted > 0 and result.failed == 0
+    from index import engines
+    from index import store as protocol
+
+    for module in (protocol, engines):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__

@@ -19,10 +19,9 @@ import pytest
 from conftest import KENT_MINUTES, SEFTON_UPDATE, UPDATE_SENTENCE, cli_command, cli_env
 
 from index.embed import HashingEmbedder
-from index.ingest import ingest
+from index.folder import current_version, ingest, open_index, read_manifest
 from index.pdfread import ReadLimits
-from index.store import current_version, read_manifest
-from qa.retrieve import open_index, search
+from qa.retrieve import search
 
 KENT_SENTENCE = (
     "The Kent Youth County Council (KYCC) elections which were held at the end of 2024 saw a "

@@ -1,7 +1,9 @@
-"""The index in PostgreSQL + pgvector: the schema, connecting, and an incremental ingest.
+"""The PostgreSQL + pgvector engine: the schema, connecting, an incremental ingest, and the
+store that hands out candidates, sentence units and word frequencies (index.store.Store).
 
     >>> report = ingest_pg([Path("papers")], "postgresql://committee_qa@127.0.0.1:5432/committee_qa",
     ...                    SentenceTransformerEmbedder())  # doctest: +SKIP
+    >>> idx = open_pg("postgresql://committee_qa@127.0.0.1:5432/committee_qa", SentenceTransformerEmbedder())  # doctest: +SKIP
 
 Papers are read, chunked and embedded exactly as for the embedded store (index.read,
 index.chunk, index.ingest.passage_units), so both engines hold the same passages and the
@@ -25,18 +27,27 @@ Schema (version :data:`SCHEMA_VERSION`)::
     paper_acronyms  acronyms each paper spells out ("Multi-Agency Safeguarding Hub (MASH)")
 
 Deleting a paper row cascades to its passages, units and acronyms.
+
+Candidates for a question are one SQL statement; filters are WHERE clauses. A filtered
+dense search over a small slice of the index (a committee, a year) is exact — every unit of
+the admitted passages is scored, like the folder engine's mask — because an HNSW walk that
+discards most of what it finds runs out of candidates; a broad filter uses HNSW with
+pgvector's iterative scan. Ranking the candidates is qa.retrieve's, the same as for folders.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import date, timezone
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -45,19 +56,32 @@ from index.embed import Embedder
 from index.ingest import (
     IngestReport,
     Progress,
-    _file_hash,
-    _inherit_item,
-    _inherit_meeting,
     embed_key,
+    embed_units,
+    file_hash,
     find_files,
+    inherit_item,
+    inherit_meeting,
     learn_acronyms,
     passage_units,
     read_or_reason,
 )
-from index.ingest import _embed as _embed_units
-from index.model import Paper, Passage
+from index.model import Filters, Paper, Passage
 from index.pdfread import ReadLimits
-from index.store import IndexCorrupt, IndexLocked, IndexMismatch, IndexMissing
+from index.store import (
+    Candidates,
+    Catalogue,
+    Frequencies,
+    IndexCorrupt,
+    IndexLocked,
+    IndexMismatch,
+    IndexMissing,
+    NoMatchingPassages,
+    PaperEntry,
+    Units,
+    remember,
+)
+from index.tokens import STOP_WORDS, words
 
 SCHEMA_VERSION = 1
 TS_CONFIG = "english"
@@ -564,7 +588,7 @@ class _PgIngest:
         source = str(f.relative_to(root)) if f.is_relative_to(root) else f.name
         self.seen.add(source)
         old = self.known.get(source)
-        if old is None or old.content_hash != _file_hash(f):
+        if old is None or old.content_hash != file_hash(f):
             return True
         self.report.unchanged += 1
         self._step("read")
@@ -575,8 +599,8 @@ class _PgIngest:
     def _write(self, f: Path, paper: Paper, siblings: dict[str, Any]) -> None:
         t1 = time.perf_counter()
         passages = chunk_paper(paper)
-        _inherit_meeting(siblings, passages)
-        _inherit_item(siblings, passages)
+        inherit_meeting(siblings, passages)
+        inherit_item(siblings, passages)
         t2 = time.perf_counter()
         old = self.known.get(paper.source)
         if old is not None:
@@ -601,7 +625,7 @@ class _PgIngest:
         if not texts:
             return np.zeros((0, embedder_dim(self.embedder)), dtype=np.float32)
         part = IngestReport()
-        vectors = _embed_units(keys, texts, self.embedder, self.cache, part, self.tick)
+        vectors = embed_units(keys, texts, self.embedder, self.cache, part, self.tick)
         self.report.embedded += part.embedded
         self.report.reused += part.reused
         self.report.words_embedded += part.words_embedded
@@ -681,10 +705,8 @@ def delete_paper(cur, paper_id: int) -> None:
 
 def read_paper_row(row: dict[str, Any]) -> Paper:
     """A papers row back as an index.model.Paper (for "show in paper")."""
-    from index.store import paper_from_json
-
     layout = row["layout"]
-    return paper_from_json(
+    return Paper.from_json(
         {
             "source": row["source"], "doc": row["doc"], "format": row["format"], "text": row["text"],
             "content_hash": row["content_hash"], "kind": row["kind"], "committee": row["committee"],
@@ -695,3 +717,433 @@ def read_paper_row(row: dict[str, Any]) -> Paper:
         }
     )
 
+
+# --- reading ------------------------------------------------------------------------
+
+EXACT_BELOW = 20_000  # filtered dense search is exact when at most this many passages are admitted
+EF_SEARCH = 200
+TS_NORMALIZATION = 0  # no length normalisation: best on the development questions (docs/SCALING.md)
+TS_WEIGHTS = "'{0.1, 0.2, 1.0, 1.0}'"  # D, C, B, A: headings (A) and text (B) count alike, as in BM25
+# The full-text side ranks only passages holding the question's rarest words: words are
+# taken rarest first while their passages number at most this many in all (the rarest two
+# together, ANDed, when even the rarest alone has more). Commoner words still add to the
+# score of those candidates. This bounds a search's full-text work at any corpus size
+# (docs/SCALING.md); an index of fewer passages than this uses every word.
+CANDIDATE_BUDGET = 2000
+
+
+def query_words(text: str) -> list[str]:
+    """The question's words as BM25 cuts them (index.tokens: [a-z0-9] only, stop words out),
+    each once. PostgreSQL stems them with its English configuration."""
+    seen: dict[str, None] = {}
+    for w in words(text):
+        if w not in STOP_WORDS and len(w) < 100:
+            seen.setdefault(w, None)
+    return list(seen)
+
+
+def or_tsquery(text: str) -> str:
+    """The question's words as an OR query for to_tsquery: 'adopt | children | wait'.
+
+    plainto_tsquery ANDs every word, so a passage missing any one of them is never a
+    candidate; the search ORs them (and ranks by IDF-weighted matches)."""
+    return " | ".join(query_words(text))
+
+
+def filter_sql(filters: Filters, alias: str = "p") -> tuple[str, dict[str, Any]]:
+    """WHERE conditions (joined by AND, empty if none) and their parameters."""
+    conds: list[str] = []
+    params: dict[str, Any] = {}
+    if filters.committees:
+        params["f_committees"] = ["%" + _like_escape(c) + "%" for c in filters.committees]
+        conds.append(f"{alias}.committee ILIKE ANY (%(f_committees)s)")
+    if filters.kinds:
+        params["f_kinds"] = list(filters.kinds)
+        conds.append(f"{alias}.kind = ANY (%(f_kinds)s)")
+    if filters.docs:
+        params["f_docs"] = list(filters.docs)
+        conds.append(f"({alias}.doc = ANY (%(f_docs)s) OR {alias}.source = ANY (%(f_docs)s))")
+    if filters.date_from:
+        params["f_from"] = _iso(filters.date_from, "from")
+        conds.append(f"coalesce({alias}.meeting_date, {alias}.pack_date) >= %(f_from)s")
+    if filters.date_to:
+        params["f_to"] = _iso(filters.date_to, "to")
+        conds.append(f"coalesce({alias}.meeting_date, {alias}.pack_date) <= %(f_to)s")
+    return " AND ".join(conds), params
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _iso(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"the {name} date {value!r} is not a date: write it as YYYY-MM-DD") from None
+
+
+_PASSAGE_SELECT = """p.pid, p.id, p.doc, p.source, p.text, p.start_char, p.end_char, p.page, p.page_end,
+    p.printed_page, p.printed_page_end, p.committee, p.meeting_date, p.pack_date, p.kind,
+    p.agenda_item, p.item_title, p.section, p.context, p.is_table, p.content_hash"""
+
+
+def _passage(row: tuple, offset: int) -> Passage:
+    (_pid, pid_text, doc, source, text, start, end, page, page_end, printed, printed_end, committee,
+     meeting, pack, kind, item, item_title, section, context, is_table, content_hash) = row[offset : offset + 21]
+    return Passage(
+        id=pid_text, doc=doc, source=source, text=text, start=start, end=end, page=page, page_end=page_end,
+        printed_page=printed, printed_page_end=printed_end, committee=committee,
+        meeting_date=meeting.isoformat() if meeting else None, pack_date=pack.isoformat() if pack else None,
+        kind=kind, agenda_item=item, item_title=item_title, section=section, context=context,
+        is_table=is_table, content_hash=content_hash,
+    )
+
+
+def _grouped_units(rows: list[tuple]) -> dict[Any, Units]:
+    """Rows of (key, start, end, vector text) as {key: (spans in order, their vectors)}."""
+    spans: dict[Any, list[tuple[int, int]]] = {}
+    vectors: dict[Any, list[np.ndarray]] = {}
+    for key, start, end, vector in sorted(rows, key=lambda r: (r[0], r[1])):
+        spans.setdefault(key, []).append((int(start), int(end)))
+        vectors.setdefault(key, []).append(parse_vector(vector))
+    return {key: Units(tuple(spans[key]), np.stack(vectors[key])) for key in spans}
+
+
+class PaperLookup:
+    """Papers by source, read when asked for; the last few are kept."""
+
+    def __init__(self, fetch: Callable[[str], Paper | None], keep: int = 64) -> None:
+        self.get = lru_cache(maxsize=keep)(fetch)
+
+
+@dataclass
+class PgIndex:
+    """An open connection to a committee-qa index in PostgreSQL (index.store.Store). Safe to
+    share between threads (queries take turns on one connection); close it, or use it as a
+    context manager."""
+
+    dsn: str
+    conn: Any
+    meta: dict[str, Any]
+    embedder: Embedder | None
+    committees: list[str]
+    acronyms: dict[str, str]
+    ef_search: int = EF_SEARCH
+    exact_below: int = EXACT_BELOW
+    candidate_budget: int = CANDIDATE_BUDGET
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._dfs: dict[str, tuple[int, int]] = {}
+        self._admitted: dict[Filters, int] = {}  # passages each recent filter admits (capped)
+        self._units_seen: dict[str, Units] = {}  # by passage id
+        self._papers = PaperLookup(self._read_paper)
+        self.last_sql: str = ""
+
+    @property
+    def location(self) -> str:
+        return redact(self.dsn)
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+    def __enter__(self) -> PgIndex:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def refresh(self) -> None:
+        """Re-read committees and acronyms, and forget the document frequencies, filter
+        counts and sentence units read so far (after an ingest into the same database)."""
+        self.committees, self.acronyms = _committees(self.conn), _acronyms(self.conn)
+        self._dfs.clear()
+        self._admitted.clear()
+        self._units_seen.clear()
+
+    def _execute(self, sql: str, params: dict[str, Any] | tuple = ()) -> list[tuple]:
+        import psycopg
+
+        with self._lock:
+            for attempt in (0, 1):
+                try:
+                    return self.conn.execute(sql, params).fetchall()
+                except psycopg.OperationalError as err:
+                    # The server restarted or the connection dropped: reconnect once.
+                    if not (self.conn.closed or self.conn.broken):
+                        raise
+                    if attempt:
+                        raise PgUnavailable(
+                            f"lost the connection to PostgreSQL at {redact(self.dsn)} ({str(err).strip().splitlines()[0]}): "
+                            "is the server still running?"
+                        ) from None
+                    self.conn = connect(self.dsn, autocommit=True)
+                    _session_settings(self.conn, self.ef_search)
+        raise AssertionError("unreachable")
+
+    # --- the Store protocol ----------------------------------------------------------
+
+    def candidates(self, text: str | None, vector: np.ndarray | None, filters: Filters, n: int) -> Candidates:
+        """One SQL statement: full-text candidates found by the question's rarest words (GIN
+        index, at most about CANDIDATE_BUDGET passages) and ranked by IDF-weighted
+        ``ts_rank`` of every question word, and dense candidates from the HNSW index over
+        sentence units (a passage scores by its best unit), joined to their passages."""
+        sql, params = self._plan(text, vector, filters, n)
+        rows = self._execute(sql, params)
+        return Candidates(
+            passages=tuple(_passage(r, 2) for r in rows),
+            lexical=np.array([np.nan if r[0] is None else float(r[0]) for r in rows], dtype=np.float64),
+            dense=np.array([np.nan if r[1] is None else float(r[1]) for r in rows], dtype=np.float64),
+        )
+
+    def units(self, passages) -> dict[str, Units]:
+        """The stored sentence units of ``passages`` and their vectors, by passage id: those
+        read for this question before (the second stage's, then the answer's), the rest in
+        one query."""
+        out = {p.id: self._units_seen.get(p.id) for p in passages}
+        missing = [pid for pid, found in out.items() if found is None]
+        if missing:
+            got = _grouped_units(self._execute(
+                """SELECT p.id, u.start_char, u.end_char, u.embedding::text
+                   FROM passages p JOIN units u ON u.pid = p.pid WHERE p.id = ANY (%s)""",
+                (missing,),
+            ))
+            if len(self._units_seen) > 256:
+                self._units_seen.clear()
+            self._units_seen.update(got)
+            out.update(got)
+        return {pid: found for pid, found in out.items() if found is not None}
+
+    def frequencies(self, tokens) -> Frequencies:
+        """From the lexicon the ingest keeps. PostgreSQL's English stemmer is the Snowball one
+        index.tokens uses, so the lexicon holds the same stems as the folder's BM25 vocabulary."""
+        known = self._read_dfs(list(tokens) + [""])  # "" counts the passages
+        return Frequencies({t: known[t][0] for t in tokens}, known[""][1])
+
+    def _read_dfs(self, tokens: list[str]) -> dict[str, tuple[int, int]]:
+        """(passages holding each word, passages in all); those not read before in one round
+        trip. Returns them itself: another thread may clear the shared cache at any moment."""
+        known = {t: self._dfs.get(t) for t in dict.fromkeys(tokens)}
+        missing = [t for t, found in known.items() if found is None]
+        if missing:
+            rows = self._execute(
+                """SELECT q.lexeme, coalesce(l.df, 0), s.passages
+                   FROM unnest(%s::text[]) AS q(lexeme) LEFT JOIN lexicon l ON l.lexeme = q.lexeme CROSS JOIN text_stats s""",
+                (missing,),
+            )
+            if len(self._dfs) + len(rows) > 4096:
+                self._dfs.clear()
+            for token, df, n in rows:
+                known[token] = self._dfs[token] = (max(0, int(df)), int(n))
+        return known
+
+    def version(self) -> str:
+        when = self._execute("SELECT max(ingested_at) FROM papers")[0][0]
+        return when.isoformat() if when else ""
+
+    def catalogue(self) -> Catalogue:
+        rows = self._execute(
+            """SELECT p.source, p.doc, p.content_hash, p.kind, p.committee, p.meeting_date, p.title,
+                      p.page_count, (SELECT count(*) FROM passages x WHERE x.paper_id = p.paper_id)
+               FROM papers p ORDER BY p.source"""
+        )
+        papers = tuple(
+            PaperEntry(source=r[0], doc=r[1], content_hash=r[2], kind=r[3], committee=r[4],
+                       meeting_date=r[5].isoformat() if r[5] else None, title=r[6], pages=int(r[7] or 0),
+                       passages=int(r[8]))
+            for r in rows
+        )
+        created = self._execute("SELECT created FROM cqa_schema")[0][0]
+        return Catalogue(
+            papers=papers,
+            created=created.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            model=self.meta["model"],
+            kinds=tuple(sorted({p.kind for p in papers})),
+            dates=tuple(sorted({p.meeting_date for p in papers if p.meeting_date})),
+        )
+
+    def paper(self, source: str) -> Paper | None:
+        """A paper's text and layout, fetched on demand rather than loaded whole."""
+        return self._papers.get(source)
+
+    def _read_paper(self, source: str) -> Paper | None:
+        cols = ["source", "doc", "format", "text", "content_hash", "kind", "committee", "meeting_date",
+                "title", "page_count", "layout"]
+        rows = self._execute(f"SELECT {', '.join(cols)} FROM papers WHERE source = %s", (source,))
+        return read_paper_row(dict(zip(cols, rows[0], strict=True))) if rows else None
+
+    def file_for(self, source: str) -> Path | None:
+        """The paper's original file where it was ingested from, if it is still there (the
+        database keeps the read text, not the file)."""
+        rows = self._execute("SELECT path FROM papers WHERE source = %s", (source,))
+        path = Path(rows[0][0]) if rows and rows[0][0] else None
+        return path if path is not None and path.is_file() else None
+
+    # --- for tuning and the benchmark ------------------------------------------------
+
+    def count(self) -> dict[str, int]:
+        papers, passages, units = self._execute(
+            "SELECT (SELECT count(*) FROM papers), (SELECT count(*) FROM passages), (SELECT count(*) FROM units)"
+        )[0]
+        return {"papers": papers, "passages": passages, "units": units}
+
+    def explain(self, text: str | None, vector: np.ndarray | None, filters: Filters = Filters(), n: int = 100) -> str:
+        """EXPLAIN (ANALYZE, BUFFERS) of the statement ``candidates`` runs."""
+        sql, params = self._plan(text, vector, filters, n)
+        return "\n".join(r[0] for r in self._execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params))
+
+    def _plan(self, text: str | None, vector: np.ndarray | None, filters: Filters, n: int) -> tuple[str, dict[str, Any]]:
+        where, params = filter_sql(filters)
+        exact = False
+        if where:
+            # A session asks question after question under the same sidebar filters.
+            admitted = remember(self._admitted, filters, lambda: self._execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM passages p WHERE {where} LIMIT %(cap)s) s",
+                params | {"cap": self.exact_below + 1},
+            )[0][0], 16)
+            if admitted == 0:
+                raise NoMatchingPassages()
+            exact = admitted <= self.exact_below
+        qwords = query_words(text) if text is not None else []
+        params |= {"n": n, "depth": max(8 * n, 400), "qtext": " ".join(qwords), "budget": self.candidate_budget}
+        if vector is not None:
+            params["vec"] = vector_literal(vector)
+        sql = build_sql(bm25=bool(qwords), dense=vector is not None, where=where, exact=exact)
+        self.last_sql = sql
+        return sql, params
+
+
+def build_sql(*, bm25: bool, dense: bool, where: str, exact: bool) -> str:
+    """One statement: the full-text and dense candidates, joined to their passages.
+
+    Output: full-text score, dense score (NULL where a path did not find the passage), then
+    the passage columns of _PASSAGE_SELECT, in passage-key order."""
+    and_where = f" AND {where}" if where else ""
+    ctes: list[str] = []
+    if bm25:
+        # IDF-weighted ts_rank, one single-lexeme query per question word: ts_rank alone has no
+        # IDF, and an OR query ranked as a whole lets common words swamp rare ones. Candidates
+        # come from the GIN index, for the selective words only when there are enough of them.
+        ctes.append(f"""ql AS MATERIALIZED (
+    SELECT l.lexeme, l.df, ln(1 + (s.passages - l.df + 0.5) / (l.df + 0.5)) AS idf
+    FROM lexicon l, text_stats s
+    WHERE l.df > 0 AND l.lexeme = ANY (tsvector_to_array(to_tsvector('{TS_CONFIG}', %(qtext)s)))),
+rare AS MATERIALIZED (
+    SELECT lexeme, row_number() OVER w AS rn, sum(df) OVER w AS cum FROM ql
+    WINDOW w AS (ORDER BY df, lexeme)),
+cq AS MATERIALIZED (
+    SELECT (CASE WHEN min(cum) <= %(budget)s
+                 THEN (SELECT string_agg(quote_literal(lexeme), ' | ') FROM rare WHERE cum <= %(budget)s)
+                 ELSE (SELECT string_agg(quote_literal(lexeme), ' & ') FROM rare WHERE rn <= 2) END)::tsquery AS q
+    FROM rare),
+bm AS (
+    SELECT p.pid, (SELECT sum(ql.idf * ts_rank({TS_WEIGHTS}, p.tsv, quote_literal(ql.lexeme)::tsquery, {TS_NORMALIZATION}))
+                   FROM ql) AS score
+    FROM passages p
+    WHERE p.tsv @@ (SELECT q FROM cq){and_where}
+    ORDER BY score DESC, p.pid LIMIT %(n)s)""")
+    else:
+        ctes.append("bm AS (SELECT NULL::bigint AS pid, NULL::real AS score WHERE false)")
+    if dense and exact:
+        # A small slice: score every unit of every admitted passage (no index walk).
+        ctes.append(f"""de AS (
+    SELECT u.pid, -min(u.embedding <#> %(vec)s::vector) AS score
+    FROM passages p JOIN units u ON u.pid = p.pid
+    WHERE {where or 'true'}
+    GROUP BY u.pid ORDER BY score DESC, u.pid LIMIT %(n)s)""")
+    elif dense:
+        join = f"JOIN passages p ON p.pid = u.pid WHERE {where}" if where else ""
+        ctes.append(f"""nn AS MATERIALIZED (
+    SELECT u.pid, u.embedding <#> %(vec)s::vector AS d
+    FROM units u {join}
+    ORDER BY u.embedding <#> %(vec)s::vector LIMIT %(depth)s),
+de AS (
+    SELECT pid, -min(d) AS score FROM nn GROUP BY pid ORDER BY score DESC, pid LIMIT %(n)s)""")
+    else:
+        ctes.append("de AS (SELECT NULL::bigint AS pid, NULL::double precision AS score WHERE false)")
+    ctes.append("cand AS (SELECT pid, b.score AS bs, d.score AS ds FROM bm b FULL JOIN de d USING (pid))")
+    return (
+        "WITH " + ",\n".join(ctes)
+        + f"\nSELECT c.bs, c.ds, {_PASSAGE_SELECT}\nFROM cand c JOIN passages p ON p.pid = c.pid\nORDER BY p.pid"
+    )
+
+
+def _committees(conn) -> list[str]:
+    # A loose index scan over passages (committee, date): one probe per distinct committee,
+    # not a pass over every passage.
+    rows = conn.execute(
+        """WITH RECURSIVE c AS (
+             (SELECT committee FROM passages WHERE committee IS NOT NULL ORDER BY committee LIMIT 1)
+             UNION ALL
+             SELECT (SELECT committee FROM passages WHERE committee > c.committee ORDER BY committee LIMIT 1)
+             FROM c WHERE c.committee IS NOT NULL)
+           SELECT committee FROM c WHERE committee IS NOT NULL"""
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _acronyms(conn) -> dict[str, str]:
+    """Each acronym's expansion that most papers agree on."""
+    rows = conn.execute(
+        """SELECT DISTINCT ON (acronym) acronym, expansion
+           FROM (SELECT acronym, expansion, count(*) AS n FROM paper_acronyms GROUP BY 1, 2) a
+           ORDER BY acronym, n DESC, expansion"""
+    ).fetchall()
+    return dict(rows)
+
+
+def _session_settings(conn, ef_search: int) -> None:
+    conn.execute(f"SET hnsw.ef_search = {int(ef_search)}")
+    conn.execute("SET hnsw.iterative_scan = relaxed_order")
+    conn.execute("SET jit = off")
+
+
+def open_pg(dsn: str, embedder: Embedder | None = None, *, ef_search: int = EF_SEARCH) -> PgIndex:
+    """Open the index at ``dsn``. Refuses one built with another embedding model, another
+    schema version, or none at all, with a message saying what to do."""
+    conn = connect(dsn, autocommit=True)
+    try:
+        meta = read_schema(conn)
+        if meta is None:
+            raise PgSchemaMissing(
+                f"the database {redact(dsn)} holds no committee-qa index: "
+                f"build one with `committee-qa ingest PATH --store postgresql://{redact(dsn)}`"
+            )
+        if embedder is not None:
+            check_model(meta, embedder.name, redact(dsn))
+        _session_settings(conn, ef_search)
+        return PgIndex(dsn=dsn, conn=conn, meta=meta, embedder=embedder, committees=_committees(conn),
+                       acronyms=_acronyms(conn), ef_search=ef_search)
+    except BaseException:
+        conn.close()
+        raise
+
+
+def open_store(location: str, embedder: Embedder | None = None) -> PgIndex:
+    return open_pg(location, embedder)
+
+
+def ingest(paths: list[Path], location: str, embedder: Embedder, *, prune: bool = False,
+           limits: ReadLimits = ReadLimits(), progress: Progress | None = None) -> IngestReport:
+    return ingest_pg(paths, location, embedder, prune=prune, limits=limits, progress=progress)
+
+
+def printable(location: str) -> str:
+    return "postgresql://" + redact(location)
+
+
+def version_of(location: str) -> str:
+    """The time of the database's last ingest: it changes with every ingest."""
+    with connect(location, autocommit=True) as conn:
+        return _last_ingest(conn)
+
+
+def _last_ingest(conn) -> str:
+    when = conn.execute("SELECT max(ingested_at) FROM papers").fetchone()[0]
+    return when.isoformat() if when else ""
