@@ -16,16 +16,25 @@ development/evaluation server for one machine, not a shared production database.
       data/          PGDATA (owned by the server's user, mode 0700)
       server.log     the server's log
       server.json    port, database and user names, so ``start`` is repeatable
+
+When that unprivileged user cannot enter DIR (under root, a parent such as a home folder or a
+fresh ``mktemp -d`` folder is private), ``data/`` and ``server.log`` (and a copy of the
+binaries if need be) go to ``/var/tmp/committee-qa-pg/<hash of DIR>/`` instead (``/tmp/...``
+if that is unusable), a root-owned 0755 folder; ``start`` says so and DIR/server.json records
+it, so ``start`` and ``stop`` keep taking DIR. Deleting the server means removing both.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
 import pwd
+import shlex
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -35,6 +44,10 @@ DB_USER = "committee_qa"
 DB_NAME = "committee_qa"
 DEFAULT_OS_USER = "nobody"
 STATE_FILE = "server.json"
+# Where a server's data goes when its user cannot enter DIR: the first usable of these,
+# each world-traversable, root-owned and writable by root alone.
+REACHABLE_BASES = (Path("/var/tmp/committee-qa-pg"), Path("/tmp/committee-qa-pg"))
+HOME_MARKER = "dir.txt"  # in such a folder: the DIR it holds the data of
 
 # Written once into postgresql.conf at initdb; sized for a 2-core, few-GB development machine.
 SERVER_SETTINGS = {
@@ -166,13 +179,95 @@ def _pg_ctl(state: dict) -> Path:
     return bin_dir() / "pg_ctl"
 
 
-def is_running(folder: Path) -> bool:
-    data = Path(folder) / "data"
+def _home(folder: Path, state: dict) -> Path:
+    """The folder holding data/ and server.log: DIR, or the one its server.json records."""
+    return Path(state["home"]) if state.get("home") else folder
+
+
+def _status(data: Path, pg_ctl: Path, user: str | None) -> bool:
     if not (data / "PG_VERSION").exists():
         return False
-    state = _read_state(Path(folder))
-    result = _run([str(_pg_ctl(state)), "status", "-D", str(data)], state.get("os_user") or _os_user(None))
-    return result.returncode == 0
+    return _run([str(pg_ctl), "status", "-D", str(data)], user).returncode == 0
+
+
+def is_running(folder: Path) -> bool:
+    folder = Path(folder).absolute()
+    state = _read_state(folder)
+    return _status(_home(folder, state) / "data", _pg_ctl(state), state.get("os_user") or _os_user(None))
+
+
+# --- a folder the server's user can reach --------------------------------------------
+
+
+def _can_enter(path: Path, user: str) -> bool:
+    return _run(["test", "-x", str(path)], user).returncode == 0
+
+
+def _chmod_command(path: Path) -> str:
+    """The command that lets every user enter ``path`` (o+x on each folder on the way that lacks it)."""
+    closed = [p for p in [*reversed(path.parents), path] if p.is_dir() and not p.stat().st_mode & stat.S_IXOTH]
+    return "chmod o+x " + " ".join(shlex.quote(str(p)) for p in (closed or [path]))
+
+
+def _own_folder(path: Path) -> None:
+    """Make ``path`` a folder that is ours alone to write and everyone's to enter (0755),
+    creating it if need be; refuse one someone else could have planted (a symlink, another
+    owner, group- or world-writable) rather than follow it."""
+    try:
+        os.mkdir(path, 0o755)
+    except FileExistsError:
+        pass
+    except OSError as err:
+        raise PgServerError(f"cannot create {path}: {err.strerror}") from None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError as err:
+        raise PgServerError(f"{path} is not a folder (a symlink?): {err.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if info.st_uid != os.geteuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            raise PgServerError(
+                f"{path} belongs to uid {info.st_uid} with mode {stat.S_IMODE(info.st_mode):o}, "
+                f"not to us alone: remove it"
+            )
+        os.fchmod(fd, 0o755)  # mkdir's mode went through the umask
+    finally:
+        os.close(fd)
+
+
+def _reachable_home(folder: Path, user: str) -> Path:
+    """A folder ``user`` can reach that holds the data of the server for ``folder`` (which it
+    cannot enter): REACHABLE_BASES' first usable base / a hash of ``folder``'s real path."""
+    real = str(folder.resolve())
+    key = hashlib.sha256(real.encode()).hexdigest()[:16]
+    problems = []
+    for base in REACHABLE_BASES:
+        if not base.parent.is_dir():
+            continue
+        home = base / key
+        try:
+            _own_folder(base)
+            _own_folder(home)
+        except PgServerError as err:
+            problems.append(str(err))
+            continue
+        if not _can_enter(home, user):
+            problems.append(f"{user!r} cannot enter {home} either")
+            continue
+        marker = home / HOME_MARKER
+        owner = marker.read_text().strip() if marker.exists() else None
+        if owner is None:
+            marker.write_text(real + "\n")
+        elif owner != real:  # the hash of another DIR's path: never share its data
+            problems.append(f"{home} holds the data of {owner}")
+            continue
+        return home
+    raise PgServerError(
+        f"the server runs as the unprivileged user {user!r}, which cannot enter {folder} (a parent "
+        f"folder is private), and there is no folder it can reach for the data "
+        f"({'; '.join(problems) or 'no ' + ' or '.join(str(b.parent) for b in REACHABLE_BASES)}): "
+        f"let it in with `{_chmod_command(folder)}` or pick a DIR under /tmp"
+    )
 
 
 # --- start / stop -------------------------------------------------------------------
@@ -191,22 +286,30 @@ def start_server(
     binaries = bin_dir()
     user = _os_user(os_user)
     folder.mkdir(parents=True, exist_ok=True)
-    data = folder / "data"
     state = _read_state(folder)
     if state.get("os_user") and user is not None and state["os_user"] != user and os_user is None:
         user = state["os_user"]
+    home = _home(folder, state)
+    if home != folder and not (home / "data" / "PG_VERSION").exists():
+        home = folder  # the recorded folder is gone (a cleared /tmp): choose again
 
     if user is not None:
-        # The unprivileged user must reach the folder (pytest's and mkdtemp's folders are
+        # The unprivileged user must reach the data (pytest's and mkdtemp's folders are
         # private to root by default) and the binaries (a virtualenv under /root is not).
-        if _run(["test", "-x", str(folder)], user).returncode != 0:
-            raise PgServerError(
-                f"the server runs as the unprivileged user {user!r}, which cannot enter {folder} "
-                f"(a parent folder is private): use a folder it can enter, e.g. `chmod 755` it "
-                f"or pick one under /tmp"
-            )
-        binaries = _reachable_binaries(binaries, folder, user)
+        if not _can_enter(home, user):
+            if home != folder or (folder / "data").exists():
+                raise PgServerError(
+                    f"the server runs as the unprivileged user {user!r}, which cannot enter {home} "
+                    f"(a parent folder is private) where its data is: let it in with `{_chmod_command(home)}`"
+                )
+            home = _reachable_home(folder, user)
+            log(f"{user!r} cannot enter {folder} (a parent folder is private), so the server's data and log "
+                f"live in {home} (recorded in {folder / STATE_FILE})")
+        elif home != folder:
+            log(f"the server's data and log live in {home} (recorded in {folder / STATE_FILE})")
+        binaries = _reachable_binaries(binaries, home, user)
 
+    data = home / "data"
     if not (data / "PG_VERSION").exists():
         if data.exists() and any(data.iterdir()):
             raise PgServerError(f"{data} exists but is not a PostgreSQL data folder: remove it or pick another DIR")
@@ -234,12 +337,12 @@ def start_server(
             for key, value in SERVER_SETTINGS.items():
                 conf.write(f"{key} = {value}\n")
 
-    logfile = folder / "server.log"
+    logfile = home / "server.log"
     if not logfile.exists():
         logfile.touch()
     _chown(logfile, user)
 
-    if is_running(folder) and state.get("port"):
+    if _status(data, binaries / "pg_ctl", user) and state.get("port"):
         port = int(state["port"])
         log(f"PostgreSQL is already running in {folder} on port {port}")
     else:
@@ -260,13 +363,13 @@ def start_server(
             user,
         )
         if result.returncode != 0:
-            raise PgServerError(f"PostgreSQL did not start: {_log_tail(folder) or result.stderr.strip()} (log: {logfile})")
+            raise PgServerError(f"PostgreSQL did not start: {_log_tail(home) or result.stderr.strip()} (log: {logfile})")
         log(f"PostgreSQL started in {folder} on 127.0.0.1:{port}")
 
-    (folder / STATE_FILE).write_text(
-        json.dumps({"port": int(port), "user": DB_USER, "database": DB_NAME, "os_user": user,
-                    "bin": str(binaries)}, indent=1)
-    )
+    new_state = {"port": int(port), "user": DB_USER, "database": DB_NAME, "os_user": user, "bin": str(binaries)}
+    if home != folder:
+        new_state["home"] = str(home)
+    (folder / STATE_FILE).write_text(json.dumps(new_state, indent=1))
     _create_database(int(port))
     return dsn_for(int(port))
 
@@ -294,16 +397,19 @@ def stop_server(folder: Path, *, log=lambda msg: print(msg, file=sys.stderr)) ->
     """Stop the server in ``folder`` (fast shutdown: sessions are ended, data is safe).
     Returns False if it was not running."""
     folder = Path(folder).absolute()
-    data = folder / "data"
-    if not (data / "PG_VERSION").exists():
-        raise PgServerError(f"{folder} holds no PostgreSQL server (no data/PG_VERSION): nothing to stop")
     state = _read_state(folder)
+    home = _home(folder, state)
+    data = home / "data"
+    if not (data / "PG_VERSION").exists():
+        where = "data/PG_VERSION" if home == folder else data / "PG_VERSION"
+        raise PgServerError(f"{folder} holds no PostgreSQL server (no {where}): nothing to stop")
     user = state.get("os_user") or _os_user(None)
-    if not is_running(folder):
-        log(f"PostgreSQL in {folder} is not running")
+    kept = f" (its data stays in {home})" if home != folder else ""
+    if not _status(data, _pg_ctl(state), user):
+        log(f"PostgreSQL in {folder} is not running{kept}")
         return False
     result = _run([str(_pg_ctl(state)), "stop", "-D", str(data), "-m", "fast", "-w", "-t", "60"], user)
     if result.returncode != 0:
         raise PgServerError(f"pg_ctl stop failed: {(result.stderr or result.stdout).strip()}")
-    log(f"PostgreSQL in {folder} stopped")
+    log(f"PostgreSQL in {folder} stopped{kept}")
     return True

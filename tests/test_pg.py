@@ -11,6 +11,7 @@ import importlib.util
 import itertools
 import math
 import os
+import pwd
 import shutil
 import stat
 import tempfile
@@ -186,6 +187,75 @@ def test_binaries_the_server_user_cannot_reach_are_copied_beside_its_data(tmp_pa
             pgserver.stop_server(folder / "server", log=quiet)
         shutil.rmtree(folder, ignore_errors=True)
 
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the server runs as another user only under root")
+def test_a_dir_the_server_user_cannot_enter_keeps_its_data_where_it_can(capsys):
+    private = Path(tempfile.mkdtemp(prefix="cqa-pg-private-"))  # 0700, like `mktemp -d` or a home folder
+    assert stat.S_IMODE(private.stat().st_mode) == 0o700
+    folder = private / "server"
+    quiet = lambda msg: None  # noqa: E731
+
+    def home() -> Path | None:
+        recorded = pgserver._read_state(folder).get("home")
+        return Path(recorded) if recorded else None
+
+    try:
+        assert _cli(["pg", "start", str(folder)]) == 0, capsys.readouterr().err
+        out, err = capsys.readouterr()
+        dsn = out.strip().splitlines()[-1]
+        where = home()
+        assert where is not None and private not in where.parents
+        assert f"live in {where}" in err  # start says where the data went
+        assert (where / "data" / "PG_VERSION").exists() and not (folder / "data").exists()
+        assert (where / "data").stat().st_uid == pwd.getpwnam(pgserver.DEFAULT_OS_USER).pw_uid
+        assert where.stat().st_uid == 0 and stat.S_IMODE(where.stat().st_mode) == 0o755
+        with psycopg.connect(dsn) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+        assert _cli(["pg", "start", str(folder)]) == 0
+        assert capsys.readouterr().out.strip().splitlines()[-1] == dsn
+        assert _cli(["pg", "stop", str(folder)]) == 0
+        assert not pgserver.is_running(folder)
+        assert not (where / "data" / "postmaster.pid").exists()
+    finally:
+        where = home()
+        if where is not None and (where / "data" / "postmaster.pid").exists():
+            pgserver.stop_server(folder, log=quiet)
+        shutil.rmtree(private, ignore_errors=True)
+        if where is not None:
+            shutil.rmtree(where, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the server runs as another user only under root")
+def test_a_reachable_folder_someone_else_could_have_planted_is_not_used(monkeypatch):
+    top = Path(tempfile.mkdtemp(prefix="cqa-pg-bases-"))
+    os.chmod(top, 0o755)
+    try:
+        private = top / "private"
+        private.mkdir(mode=0o700)
+        folder = private / "server"
+        folder.mkdir()
+        elsewhere = top / "elsewhere"
+        elsewhere.mkdir(mode=0o755)
+        planted_link, planted_dir, good = top / "link", top / "theirs", top / "ours"
+        planted_link.symlink_to(elsewhere)
+        planted_dir.mkdir(mode=0o755)
+        os.chown(planted_dir, pwd.getpwnam("nobody").pw_uid, -1)
+        monkeypatch.setattr(pgserver, "REACHABLE_BASES", (planted_link, planted_dir))
+        with pytest.raises(pgserver.PgServerError) as refused:
+            pgserver._reachable_home(folder, "nobody")
+        assert f"chmod o+x {private}" in str(refused.value)
+        assert not any(elsewhere.iterdir()) and not any(planted_dir.iterdir())
+
+        monkeypatch.setattr(pgserver, "REACHABLE_BASES", (planted_link, good))
+        home = pgserver._reachable_home(folder, "nobody")
+        assert home.parent == good and (home / pgserver.HOME_MARKER).read_text().strip() == str(folder)
+        assert pgserver._reachable_home(folder, "nobody") == home  # the same DIR, the same folder
+        (home / pgserver.HOME_MARKER).write_text("/another/dir\n")  # as if its hash were another DIR's
+        with pytest.raises(pgserver.PgServerError, match="holds the data of /another/dir"):
+            pgserver._reachable_home(folder, "nobody")
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
 
 # --- ingest -------------------------------------------------------------------------
 
