@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args.index) != len(args.questions):
         parser.error("give --questions after each --index")
 
-    from eval.harness import load_questions
+    from eval.questionset import load_questions
     from index.embed import SentenceTransformerEmbedder
     from qa.retrieve import open_index
 

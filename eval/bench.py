@@ -61,6 +61,7 @@ from eval.bench_synth import (
     recall,
 )
 from eval.bench_workers import WorkerFailed, run_worker
+from eval.questionset import question_texts
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = ROOT / "samples"
@@ -99,14 +100,6 @@ class RunConfig:
     serve: bool = True
     serve_size: int = SERVE_SIZE  # the size written to disk and served from a fresh process
     profile: bool = True  # where a hybrid search and an ask spend their time (full run)
-
-
-def load_questions(path: Path) -> list[str]:
-    """The question texts of a question set, whitespace-normalised as ``qa.query`` does."""
-    from qa.query import clean_question
-
-    with path.open(encoding="utf-8") as f:
-        return [clean_question(json.loads(line)["question"]) for line in f if line.strip()]
 
 
 def label(size: int) -> str:
@@ -558,7 +551,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError:
         print(f"error: --sizes takes passage counts separated by commas, e.g. 10000,100000 (got {args.sizes!r})", file=sys.stderr)
         return 2
-    questions = load_questions(Path(args.questions))[: QUICK_QUESTIONS if args.quick else None]
+    questions = question_texts(Path(args.questions))[: QUICK_QUESTIONS if args.quick else None]
     cfg = RunConfig(quick=args.quick, repeats=args.repeats or (1 if args.quick else 2), noise=args.noise, seed=args.seed,
                     ann_from=args.ann_from, serve=not args.no_serve, serve_size=args.serve_size)
     if args.report_from:

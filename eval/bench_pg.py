@@ -187,7 +187,7 @@ def dense_recall(idx, questions: list[str]) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from eval.bench import load_questions
+    from eval.questionset import question_texts
     from index.embed import SentenceTransformerEmbedder
 
     p = argparse.ArgumentParser(prog="python -m eval.bench_pg", description=__doc__.split("\n\n")[0])
@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reuse", action="store_true", help="time the databases a --keep run left, without loading")
     p.add_argument("--out", type=Path, help="also write the JSON here")
     args = p.parse_args(argv)
-    questions = load_questions(args.questions)
+    questions = question_texts(args.questions)
     embedder = SentenceTransformerEmbedder()
     results: dict[str, Any] = {"questions": str(args.questions), "n_questions": len(questions), "sizes": {}}
     for size in (int(s) for s in args.sizes.split(",")):

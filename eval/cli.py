@@ -8,6 +8,10 @@ report.md, chart.png, results.json, the runs as ``search``/``ask --json`` JSON L
 (``runs/``) and TREC run files with pooled qrels (``trec/``). Exit codes are
 ``committee-qa``'s: 0 done, 1 bad input (question set, retriever or metric name),
 2 usage, 3 index missing or built with another model.
+
+The command opens the store, has :mod:`eval.harness` measure and hands the
+:class:`eval.harness.Evaluation` to :mod:`eval.report`: the report writer depends on the
+measurements, never the other way.
 """
 
 from __future__ import annotations
@@ -16,9 +20,12 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-__all__ = ["register", "cmd_eval", "main"]
+from eval.harness import Evaluation, Log, evaluate, stderr_log, timed
+
+__all__ = ["register_eval", "run_eval", "cmd_eval", "main"]
 
 
 def _names(value: str | None) -> list[str] | None:
@@ -26,7 +33,7 @@ def _names(value: str | None) -> list[str] | None:
     return items or None
 
 
-def register(sub: Any) -> None:
+def register_eval(sub: Any) -> None:
     """Add ``eval`` to ``committee-qa``'s subcommands."""
     p = sub.add_parser("eval", help="score retrievers and answers on a question set; report and chart")
     where = p.add_mutually_exclusive_group()
@@ -47,10 +54,70 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_eval)
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
-    from pathlib import Path
+register = register_eval  # the name qa.cli's import hook looks for
 
-    from eval.harness import run_eval, stderr_log
+
+def run_eval(
+    location: str | Path,
+    questions_path: str | Path,
+    *,
+    embedder: Any = None,
+    retrievers: Sequence[str] | None = None,
+    k: int = 10,
+    ask_retriever: str | None = None,
+    ask: bool = True,
+    report_dir: str | Path | None = None,
+    json_out: str | Path | None = None,
+    compare_metrics: Sequence[str] = ("ndcg@10", "recall@5"),
+    n_permutations: int = 10_000,
+    seed: int = 0,
+    log: Log = stderr_log,
+) -> Evaluation:
+    """Open the index once (folder or ``postgresql://`` URL), evaluate, write the outputs."""
+    from eval.questionset import load_questions
+    from eval.report import write_report, write_results
+    from qa.retrieve import retriever_names
+    from qa.stores import open_store
+
+    questions = load_questions(questions_path)
+    known = retriever_names()
+    names = list(retrievers) if retrievers else known
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"unknown retriever(s) {', '.join(unknown)}; choose from {', '.join(known)}")
+    if embedder is None:
+        from index.embed import SentenceTransformerEmbedder
+
+        embedder = SentenceTransformerEmbedder()
+    timing: dict[str, float] = {}
+    store = timed(timing, "open", lambda: open_store(location, embedder))
+    log(f"eval: opened {location} in {timing['open']:.1f}s")
+    ev = evaluate(
+        store, questions, retrievers=names, k=k, ask_retriever=ask_retriever, ask=ask,
+        compare_metrics=compare_metrics, n_permutations=n_permutations, seed=seed,
+        optional=() if retrievers else names, log=log,
+    )
+    ev.timing_s = {**timing, **ev.timing_s}
+    ev.source = {"questions": str(questions_path), "index": _redacted(location)}
+    if report_dir is not None:
+        write_report(ev, Path(report_dir), title=f"Evaluation: {Path(questions_path).stem}")
+    if json_out is not None:
+        write_results(ev, Path(json_out))
+    return ev
+
+
+def _redacted(location: str | Path) -> str:
+    """A location fit to print: a database URL without its password."""
+    from qa.stores import is_postgres_url
+
+    if not is_postgres_url(location):
+        return str(location)
+    from index.pgwrite import redact  # only reached once the PostgreSQL store has opened
+
+    return "postgresql://" + redact(str(location))
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
     from eval.report import evaluation_markdown
     from index.embed import SentenceTransformerEmbedder
 

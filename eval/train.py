@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.harness import load_questions, stderr_log
+from eval.harness import stderr_log
 from eval.metrics import score_question
+from eval.questionset import load_questions
 from eval.relevance import judge
 from eval.weak import weak_questions
 from qa import learned
