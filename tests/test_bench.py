@@ -14,9 +14,11 @@ import numpy as np
 import pytest
 from conftest import REPO, SAMPLES, SEFTON_SMALL, SEFTON_UPDATE, cli_command, cli_env
 
-from eval import bench, bench_report
-from eval.bench_measure import latency, percentile, round_robin
-from eval.bench_synth import LookupEmbedder, Material, build_synthetic, perturbed_copies, recall
+from eval import cli as eval_cli
+from eval.bench import report as bench_report
+from eval.bench import run as bench
+from eval.bench.measure import latency, percentile, round_robin
+from eval.bench.synth import LookupEmbedder, Material, build_synthetic, perturbed_copies, recall
 from index.chunk import chunk_paper
 from index.embed import HashingEmbedder
 from index.read import read_paper
@@ -90,7 +92,7 @@ def test_round_robin_interleaves_and_reports_failures():
 def test_recall_label_dig():
     assert recall([[1, 2]], [[2, 3]]) == 0.5
     assert recall([[1, 2, 3], [4]], [[1, 2, 3], [5]]) == 0.75  # pooled: 3 of 4
-    assert (bench.label(10_000), bench.label(100_000), bench.label(1_000_000), bench.label(1500)) == ("10k", "100k", "1m", "1500")
+    assert (bench_report.label(10_000), bench_report.label(100_000), bench_report.label(1_000_000), bench_report.label(1500)) == ("10k", "100k", "1m", "1500")
     assert bench.dig({"a": {"b": {"c": 3}}}, "a", "b", "c") == 3
     assert bench.dig({"a": None}, "a", "b") is None
 
@@ -183,8 +185,8 @@ def _size(hybrid_ms: float, rank_ms: float, units: int = 300_000) -> dict:
 
 def test_summary_and_targets_from_hand_values():
     results = {"quick": True, "seconds": 1.0, "ingest": _fake_ingest(), "sizes": {100_000: _size(25.0, 150.0)}}
-    line = json.loads(json.dumps(bench.summary(results)))  # one JSON object, as printed
-    assert all(key in line for key in bench.SUMMARY_KEYS)
+    line = json.loads(json.dumps(bench_report.summary(results)))  # one JSON object, as printed
+    assert all(key in line for key in bench_report.SUMMARY_KEYS)
     assert (line["hybrid_p50_ms_100k"], line["rank_bm25_p50_ms_100k"], line["numpy_scan_p50_ms_100k"]) == (25.0, 150.0, 40.0)
     assert line["ask_p50_ms_100k"] == 250.0 and line["peak_rss_mb_100k"] == 1234.5
     assert line["ingest_passages_per_s"] == 10.0  # 100 passages / 10 s
@@ -199,13 +201,13 @@ def test_summary_and_targets_from_hand_values():
     assert met["peak RSS ≤ 2 GB serving 100k"] is True
     assert line["targets_missed"] == []
     slow = {"ingest": _fake_ingest(), "sizes": {100_000: _size(40.0, 150.0)}}
-    assert bench.summary(slow)["targets_missed"] == ["hybrid p50 ≤ 30 ms at 100k (first stage, no rerank)",
+    assert bench_report.summary(slow)["targets_missed"] == ["hybrid p50 ≤ 30 ms at 100k (first stage, no rerank)",
                                                      "≥ 5× faster than rank_bm25 at 100k (our hybrid vs BM25Okapi)"]
 
 
 def test_summary_of_nothing_still_has_the_keys():
-    out = bench.summary({"sizes": {}})
-    assert all(out[k] is None for k in bench.SUMMARY_KEYS)
+    out = bench_report.summary({"sizes": {}})
+    assert all(out[k] is None for k in bench_report.SUMMARY_KEYS)
 
 
 def test_disk_estimates_scale_file_by_file():
@@ -242,9 +244,9 @@ def test_report_renders(synthetic, tmp_path):
 
 def test_register_adds_bench_subcommand():
     parser = argparse.ArgumentParser(prog="committee-qa")
-    bench.register(parser.add_subparsers(dest="command", required=True))
+    eval_cli.register_bench(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["bench", "--quick", "--sizes", "2000,5000", "--pg", "postgresql://x@h/db"])
-    assert args.func is bench.run and args.quick and args.sizes == "2000,5000" and args.pg == "postgresql://x@h/db"
+    assert args.func is eval_cli.cmd_bench and args.quick and args.sizes == "2000,5000" and args.pg == "postgresql://x@h/db"
     assert args.corpus == str(bench.DEFAULT_CORPUS) and args.out is None
 
 
@@ -272,7 +274,7 @@ def test_tiny_end_to_end_run(tmp_path):
     proc = subprocess.run(cmd, cwd=REPO, env=cli_env(), capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert all(key in line for key in bench.SUMMARY_KEYS)
+    assert all(key in line for key in bench_report.SUMMARY_KEYS)
     assert line["reingest_embedded"] == 0 and line["ingest_passages_per_s"] > 0 and line["encoder_passages_per_s"] > 0
     assert isinstance(line["hybrid_p50_ms_600"], float)
     raw = json.loads((out.parent / "bench" / "results.json").read_text())

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 NOISE = 0.02  # per-dimension sd of the noise added to copied unit vectors (cosine to the original ≈ 0.93)
+TWO_UNITS_FROM = 500_000  # from here synthetic passages hold 2 sentence units each, to fit in memory
 NOISE_POOL = 1 << 16  # noise rows drawn once and reused: 1M fresh gaussian rows would cost minutes
 
 

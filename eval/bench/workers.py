@@ -1,7 +1,7 @@
 """The parts of ``committee-qa bench`` that run in a fresh process, so their peak memory is
 their own: ingesting the real corpus with the real model, and serving a written index.
 
-    python -m eval.bench_workers ingest|serve SPEC.json RESULT.json
+    python -m eval.bench.workers ingest|serve SPEC.json RESULT.json
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from eval.bench_measure import (
+from eval.bench.measure import (
     cpu_seconds,
     current_rss_mb,
     folder_bytes,
@@ -26,7 +26,7 @@ from eval.bench_measure import (
     reset_peak_rss,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ENCODE_BATCH = 64  # as index.ingest._embed
 
 
@@ -42,7 +42,7 @@ def run_worker(kind: str, spec: dict[str, Any], workdir: Path) -> dict[str, Any]
     spec_path.write_text(json.dumps(spec))
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
-    cmd = [sys.executable, "-m", "eval.bench_workers", kind, str(spec_path), str(result_path)]
+    cmd = [sys.executable, "-m", "eval.bench.workers", kind, str(spec_path), str(result_path)]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=sys.stderr, stderr=sys.stderr)
     if proc.returncode != 0 or not result_path.exists():
         raise WorkerFailed(f"the {kind} worker failed (exit {proc.returncode}); its messages are above")

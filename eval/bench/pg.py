@@ -1,10 +1,10 @@
 """Query latency of the PostgreSQL + pgvector store at 100k and 1M passages.
 
-    python -m eval.bench_pg --index data/index --dsn postgresql://committee_qa@127.0.0.1:PORT/committee_qa \\
+    python -m eval.bench.pg --index data/index --dsn postgresql://committee_qa@127.0.0.1:PORT/committee_qa \\
         [--sizes 100000,1000000] [--questions eval/questions/sefton-dev.jsonl] [--out docs/bench/pg.json]
 
 The passages are synthetic, made exactly as ``committee-qa bench`` makes its embedded-store
-indexes (eval.bench_synth: real sentence units of the ``--index`` corpus recombined, each
+indexes (eval.bench.synth: real sentence units of the ``--index`` corpus recombined, each
 unit's vector a perturbed copy of its real one; two units a passage from 500k up), so the
 two stores are timed on alike data. Each size gets its own database (``bench_<size>``,
 dropped and created in the server of ``--dsn``), loaded by COPY in chunks with the HNSW and
@@ -27,11 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from eval.bench_measure import log, round_robin
-from eval.bench_synth import NOISE, Material, build_synthetic
+from eval.bench.measure import log, round_robin
+from eval.bench.synth import NOISE, TWO_UNITS_FROM, Material, build_synthetic
 
 CHUNK = 100_000  # passages generated and copied at a time (memory stays near 0.5 GB)
-TWO_UNITS_FROM = 500_000  # as eval.bench: from here a synthetic passage holds two units
 RETRIEVERS = ("bm25", "dense", "hybrid", "rerank")
 RECALL_QUESTIONS = 10  # exact scans at 1M take seconds each
 
@@ -170,7 +169,7 @@ def dense_recall(idx, questions: list[str]) -> dict[str, float]:
     """The HNSW dense search against an exact scan (every unit scored): the share of the
     exact top-10 passages it finds, and how much lower its top-10 cosines are on average
     (synthetic copies of one sentence are near-ties, so the share alone undersells it)."""
-    from eval.bench_synth import recall
+    from eval.bench.synth import recall
 
     found, truth, gaps = [], [], []
     for q in questions:
@@ -190,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     from eval.questionset import question_texts
     from index.embed import SentenceTransformerEmbedder
 
-    p = argparse.ArgumentParser(prog="python -m eval.bench_pg", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m eval.bench.pg", description=__doc__.split("\n\n")[0])
     p.add_argument("--index", required=True, type=Path, help="a folder index whose corpus the passages are made from")
     p.add_argument("--dsn", required=True, help="any database of the server to load into (`committee-qa pg start`)")
     p.add_argument("--sizes", default="100000,1000000")
