@@ -168,9 +168,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _bench_description() -> str:
-    from eval.bench import run
+    import eval.bench.run as bench_run
 
-    return (run.__doc__ or "").split("\n\n")[0]
+    return (bench_run.__doc__ or "").split("\n\n")[0]
 
 
 def register_bench(sub: Any) -> argparse.ArgumentParser:
@@ -289,13 +289,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         write_report(stage, Path(args.report))
     print(json.dumps({"wrote": str(path), "dev": stage.info["dev"], "threshold": stage.threshold, "quote_margin": stage.quote_margin}))
     return 0
-
-
-def register(sub: Any) -> None:
-    """All three commands, for qa.cli's import hook (until the entry points replace it)."""
-    register_eval(sub)
-    register_bench(sub)
-    register_train(sub)
 
 
 if __name__ == "__main__":
