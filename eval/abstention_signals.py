@@ -1,6 +1,6 @@
 """How well each signal `qa.answer` could abstain on separates unanswerable questions from
 answerable ones: its ROC AUC, and the most abstention it buys while wrongly abstaining on at
-most 10% of answerable questions (the issue's bound).
+most 10% of answerable questions (``MAX_FALSE_ABSTENTION``).
 
     HF_HUB_OFFLINE=1 .venv/bin/python -m eval.abstention_signals \\
         --index /tmp/idx-sefton --questions eval/questions/sefton-dev.jsonl eval/questions/sefton-extra.jsonl \\
