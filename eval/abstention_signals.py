@@ -1,6 +1,6 @@
 """How well each signal `qa.answer` could abstain on separates unanswerable questions from
 answerable ones: its ROC AUC, and the most abstention it buys while wrongly abstaining on at
-most 10% of answerable questions (the issue's bound).
+most 10% of answerable questions (``MAX_FALSE_ABSTENTION``).
 
     HF_HUB_OFFLINE=1 .venv/bin/python -m eval.abstention_signals \\
         --index /tmp/idx-sefton --questions eval/questions/sefton-dev.jsonl eval/questions/sefton-extra.jsonl \\
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args.index) != len(args.questions):
         parser.error("give --questions after each --index")
 
-    from eval.harness import load_questions
+    from eval.questionset import load_questions
     from index.embed import SentenceTransformerEmbedder
     from index.folder import open_index
 

@@ -174,7 +174,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
 
-    from eval.harness import load_questions
+    from eval.questionset import load_questions
     from index.embed import SentenceTransformerEmbedder
     from index.folder import open_index
 

@@ -1,11 +1,13 @@
 """``committee-qa eval``: every question of a set through every retriever on one opened index,
-scored by the README's rule, with answer-level checks (used by :mod:`eval.cli`).
+scored by the README's rule, with answer-level checks; the records it fills
+(:class:`Evaluation`, :class:`AnswerChecks`, :class:`Rate`, :class:`Failure`) are what
+:mod:`eval.report` writes out (:mod:`eval.cli` opens the store and joins the two).
 
 The harness drives the project only through what the command line itself runs —
-``qa.retrieve.search`` (``committee-qa search``) and :func:`qa.answer.answer` (``ask``) on a store
-from :func:`index.engines.open_store` — and renders records with :mod:`qa.render`, so the runs it
-writes are line for line what ``search --json`` / ``ask --json`` print, and
-:mod:`eval.score` re-scores those files to the same figures.
+``qa.retrieve.search`` (``committee-qa search``) and :func:`qa.answer.answer` (``ask``) on an
+opened store — and renders records with :mod:`qa.render`, so its runs are line for line
+what ``search --json`` / ``ask --json`` print, and :mod:`eval.score` re-scores those files
+to the same figures.
 
 Figures:
 
@@ -21,27 +23,24 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
-from pathlib import Path
 from typing import Any
 
 from eval.metrics import DEFAULT_METRICS, abstention_rates, metric, score_run
 from eval.relevance import judge, same_doc
-from eval.score import load_jsonl
 from eval.significance import Comparison, holm, paired_test, pairwise
 
 __all__ = [
-    "QuestionSetError",
     "Rate",
     "Failure",
     "AnswerChecks",
     "Evaluation",
-    "load_questions",
     "run_search",
     "run_ask",
     "check_answers",
     "evaluate",
-    "run_eval",
+    "timed",
+    "stderr_log",
+    "Log",
 ]
 
 Log = Callable[[str], None]
@@ -54,70 +53,6 @@ def _quiet(msg: str) -> None:
 
 def stderr_log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
-
-
-# --- question sets ------------------------------------------------------------------
-
-
-class QuestionSetError(ValueError):
-    """A question file that cannot be evaluated; the message lists what to fix."""
-
-
-def _iso(value: Any) -> bool:
-    try:
-        date.fromisoformat(value)
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
-def _problems(q: Mapping[str, Any]) -> list[str]:
-    """What is wrong with one question object (the README's format)."""
-    out = []
-    if not isinstance(q.get("question"), str) or not q["question"].strip():
-        out.append("no 'question' text")
-    if "type" in q and not isinstance(q["type"], str):
-        out.append("'type' must be a string")
-    if "meeting_date" in q and q["meeting_date"] is not None and not _iso(q["meeting_date"]):
-        out.append(f"'meeting_date' {q['meeting_date']!r} is not an ISO date (YYYY-MM-DD)")
-    gold = q.get("answers")
-    if not isinstance(gold, list):
-        return [*out, "no 'answers' list (give [] for an unanswerable question)"]
-    for i, a in enumerate(gold):
-        if not isinstance(a, Mapping) or not isinstance(a.get("quote"), str) or not a["quote"].strip():
-            out.append(f"answers[{i}] needs a non-empty 'quote'")
-            continue
-        page = a.get("page")
-        if page is not None and (isinstance(page, bool) or not isinstance(page, int) or page < 1):
-            out.append(f"answers[{i}]: 'page' must be a 1-based page number, got {page!r}")
-        if a.get("meeting_date") is not None and not _iso(a["meeting_date"]):
-            out.append(f"answers[{i}]: 'meeting_date' {a['meeting_date']!r} is not an ISO date")
-    return out
-
-
-def load_questions(path: str | Path) -> list[Record]:
-    """A question set (JSON Lines, shared/eval/README.md), checked whole before anything
-    runs: every problem is listed at once, so a long evaluation never dies half-way."""
-    path = Path(path)
-    if not path.is_file():
-        raise QuestionSetError(f"no question set at {path}: pass --questions FILE (JSON Lines, one question a line)")
-    try:
-        questions = load_jsonl(path)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise QuestionSetError(f"{err}; each line must be one JSON object with an 'id'") from None
-    if not questions:
-        raise QuestionSetError(f"{path} holds no questions")
-    problems, seen = [], set()
-    for n, q in enumerate(questions, start=1):
-        qid = str(q["id"])
-        problems += [f"question {qid!r} (object {n}): {p}" for p in _problems(q)]
-        if qid in seen:
-            problems.append(f"question id {qid!r} appears twice (object {n})")
-        seen.add(qid)
-    if problems:
-        shown = "\n  ".join(problems[:10]) + (f"\n  … and {len(problems) - 10} more" if len(problems) > 10 else "")
-        raise QuestionSetError(f"{path}: {len(problems)} problem(s); fix them and run again:\n  {shown}")
-    return questions
 
 
 def meeting_expected(q: Mapping[str, Any]) -> set[str]:
@@ -477,7 +412,7 @@ class Evaluation:
         }
 
 
-def _timed(timing: dict[str, float], key: str, fn: Callable[[], Any]) -> Any:
+def timed(timing: dict[str, float], key: str, fn: Callable[[], Any]) -> Any:
     t0 = time.perf_counter()
     out = fn()
     timing[key] = round(time.perf_counter() - t0, 3)
@@ -513,7 +448,7 @@ def evaluate(
     runs: dict[str, dict[str, Record]] = {}
     for name in retrievers:
         try:
-            runs[name] = _timed(timing, f"search:{name}", lambda name=name: run_search(store, questions, name, k))
+            runs[name] = timed(timing, f"search:{name}", lambda name=name: run_search(store, questions, name, k))
         except (ImportError, ValueError) as err:
             if name not in optional:
                 raise
@@ -530,9 +465,9 @@ def evaluate(
     if "learned" in runs or "learned" in asked:
         notes.append(second_stage_note())
     for name in asked:
-        ev.ask_runs[name], answers = _timed(timing, f"ask:{name}", lambda name=name: run_ask(store, questions, name, k))
+        ev.ask_runs[name], answers = timed(timing, f"ask:{name}", lambda name=name: run_ask(store, questions, name, k))
         log(f"eval: answered {len(questions)} questions with {name} in {timing[f'ask:{name}']:.1f}s")
-        ev.answer_checks[name] = _timed(timing, f"answer_checks:{name}", lambda name=name, answers=answers: check_answers(
+        ev.answer_checks[name] = timed(timing, f"answer_checks:{name}", lambda name=name, answers=answers: check_answers(
             store, questions, ev.ask_runs[name], answers, retriever=name))
     ev.answer_comparisons = compare_answers(ev.answer_checks, n_permutations=n_permutations, seed=seed)
     return ev
@@ -585,58 +520,3 @@ def second_stage_note() -> str:
     return (f"second stage `learned`: {folder / learned.MODEL_FILE} (sha256 {manifest['sha256'][:12]}…), trained on "
             f"{stage.info.get('trained_on')} questions, chosen on {stage.info.get('chosen_on')} (training set sha256 "
             f"{manifest['training_set_sha256'][:12]}…); abstains below P = {stage.threshold:.2f}")
-
-
-def run_eval(
-    location: str | Path,
-    questions_path: str | Path,
-    *,
-    embedder: Any = None,
-    retrievers: Sequence[str] | None = None,
-    k: int = 10,
-    ask_retriever: str | None = None,
-    ask: bool = True,
-    report_dir: str | Path | None = None,
-    json_out: str | Path | None = None,
-    compare_metrics: Sequence[str] = ("ndcg@10", "recall@5"),
-    n_permutations: int = 10_000,
-    seed: int = 0,
-    log: Log = stderr_log,
-) -> Evaluation:
-    """Open the index once (folder or ``postgresql://`` URL), evaluate, write the outputs."""
-    from eval.report import write_report, write_results
-    from index.engines import open_store
-    from qa.retrieve import retriever_names
-
-    questions = load_questions(questions_path)
-    known = retriever_names()
-    names = list(retrievers) if retrievers else known
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise ValueError(f"unknown retriever(s) {', '.join(unknown)}; choose from {', '.join(known)}")
-    if embedder is None:
-        from index.embed import SentenceTransformerEmbedder
-
-        embedder = SentenceTransformerEmbedder()
-    timing: dict[str, float] = {}
-    store = _timed(timing, "open", lambda: open_store(location, embedder))
-    log(f"eval: opened {location} in {timing['open']:.1f}s")
-    ev = evaluate(
-        store, questions, retrievers=names, k=k, ask_retriever=ask_retriever, ask=ask,
-        compare_metrics=compare_metrics, n_permutations=n_permutations, seed=seed,
-        optional=() if retrievers else names, log=log,
-    )
-    ev.timing_s = {**timing, **ev.timing_s}
-    ev.source = {"questions": str(questions_path), "index": _redacted(location)}
-    if report_dir is not None:
-        write_report(ev, Path(report_dir), title=f"Evaluation: {Path(questions_path).stem}")
-    if json_out is not None:
-        write_results(ev, Path(json_out))
-    return ev
-
-
-def _redacted(location: str | Path) -> str:
-    """A location fit to print: a database URL without its password."""
-    from index.engines import printable
-
-    return printable(location)

@@ -1,4 +1,6 @@
-"""Tables and a chart of :func:`eval.metrics.score_run` results, one per retriever.
+"""Tables and a chart of :func:`eval.metrics.score_run` results, one per retriever, and the
+files of a whole evaluation (report.md, results.json, runs, TREC files) written from the
+records :mod:`eval.harness` fills: this module reads the measurements, never the reverse.
 
 ``scores_by_retriever`` maps a retriever's name to its ``score_run`` output, optionally
 with an ``"abstention"`` entry holding :func:`eval.metrics.abstention_rates` output.

@@ -22,38 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from eval.metrics import DEFAULT_METRICS, abstention_rates, metric, score_run
+from eval.questionset import load_jsonl, load_run
 from eval.report import chart, markdown_table
 from eval.significance import compare, write_qrels, write_trec_run
 
-__all__ = ["load_jsonl", "load_run", "score_files", "main"]
-
-
-def load_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    """Objects of a JSON Lines file; blank lines skipped, errors name the line."""
-    out = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{lineno}: not JSON: {e}") from e
-            if not isinstance(obj, dict) or "id" not in obj:
-                raise ValueError(f"{path}:{lineno}: expected an object with an 'id'")
-            out.append(obj)
-    return out
-
-
-def load_run(path: str | Path) -> dict[str, dict[str, Any]]:
-    """A run file as question id -> its record; a repeated id is an error."""
-    run: dict[str, dict[str, Any]] = {}
-    for rec in load_jsonl(path):
-        qid = str(rec["id"])
-        if qid in run:
-            raise ValueError(f"{path}: question {qid!r} appears twice")
-        run[qid] = rec
-    return run
+__all__ = ["score_files", "main"]
 
 
 def _split_run_arg(arg: str) -> tuple[str, str]:

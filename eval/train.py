@@ -13,7 +13,6 @@ no sampling, so the same questions and indexes give the same file.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 from collections.abc import Sequence
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eval.harness import load_questions, stderr_log
+from eval.harness import stderr_log
 from eval.metrics import score_question
 from eval.relevance import judge
 from eval.weak import weak_questions
@@ -326,16 +325,6 @@ def training_set_hash(corpora_files: Sequence[tuple[Path, Path, Path]]) -> str:
     return h.hexdigest()
 
 
-def register(sub) -> None:
-    p = sub.add_parser("train", help="learn the second stage on a train split, choose on dev (eval/train.py)")
-    p.add_argument("--corpus", nargs=3, action="append", required=True, metavar=("INDEX", "TRAIN", "DEV"),
-                   help="an index and the train and dev questions over its papers (repeat per corpus)")
-    p.add_argument("--out", default=str(learned.MODEL_DIR), help="folder for second_stage.json and manifest.json")
-    p.add_argument("--model", default=None, help="the index's embedding model folder (default: bundled)")
-    p.add_argument("--report", default=None, help="folder for the dev reliability plot and training figures")
-    p.set_defaults(func=cmd_train)
-
-
 def write_report(stage: learned.SecondStage, folder: Path) -> None:
     """``training.json`` (the stage's info) and ``reliability.png``: P(first quote answers)
     on dev against how often it did, per bin."""
@@ -363,17 +352,3 @@ def write_report(stage: learned.SecondStage, folder: Path) -> None:
     fig.tight_layout()
     fig.savefig(folder / "reliability.png")
     plt.close(fig)
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    from index.embed import SentenceTransformerEmbedder
-    from index.folder import open_index
-
-    embedder = SentenceTransformerEmbedder(args.model) if args.model else SentenceTransformerEmbedder()
-    corpora = [(open_index(Path(i), embedder), load_questions(tr), load_questions(dv)) for i, tr, dv in args.corpus]
-    stage = train(corpora)
-    path = learned.save(stage, Path(args.out), training_set_hash([tuple(map(Path, c)) for c in args.corpus]))
-    if args.report:
-        write_report(stage, Path(args.report))
-    print(json.dumps({"wrote": str(path), "dev": stage.info["dev"], "threshold": stage.threshold, "quote_margin": stage.quote_margin}))
-    return 0

@@ -378,22 +378,53 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir")
     p.set_defaults(func=cmd_pg_stop)
 
-    for register in _extra_commands_available():
-        register(sub)
+    registered, unloaded = plugged_in_commands()
+    for name, register in registered:
+        try:
+            register(sub)
+        except (ImportError, AttributeError) as err:
+            unloaded[name] = f"{type(err).__name__}: {err}"
+    # For missing_command(): what the entry-point group gave, beside argparse's own choices.
+    parser.command_names = set(sub.choices)
+    parser.unloaded_commands = unloaded
+    parser.commands_installed = bool(registered or unloaded)
+    if not parser.commands_installed:
+        parser.epilog = f"(No commands from the entry-point group {COMMANDS_GROUP}: run `pip install -e .` to add them.)"
     return parser
 
 
-def _extra_commands_available() -> list:
-    """Commands that live in their own modules (eval, bench, pg), each ``register(sub)``."""
-    import importlib
+COMMANDS_GROUP = "committee_qa.commands"
 
-    found = []
-    for module in ("eval.cli", "eval.bench", "eval.train"):
+
+def plugged_in_commands() -> tuple[list[tuple[str, Any]], dict[str, str]]:
+    """The commands other packages add (eval's ``eval``, ``bench`` and ``train``), each a
+    ``register(sub)`` function named under the entry-point group ``committee_qa.commands``
+    (pyproject.toml): qa never imports them itself. Returns (name, register) for those that
+    load, and why the others did not, by name."""
+    from importlib.metadata import entry_points
+
+    registered, unloaded = [], {}
+    for ep in entry_points(group=COMMANDS_GROUP):
         try:
-            found.append(importlib.import_module(module).register)
-        except (ImportError, AttributeError):
-            continue
-    return found
+            registered.append((ep.name, ep.load()))
+        except (ImportError, AttributeError) as err:
+            unloaded[ep.name] = f"{ep.value}: {type(err).__name__}: {err}"
+    return registered, unloaded
+
+
+def missing_command(parser: argparse.ArgumentParser, argv: list[str]) -> str | None:
+    """Why the command ``argv`` names is not there, when the cause is the install rather
+    than a typo: its entry point failed to load, or no entry point is installed at all (an
+    install older than pyproject.toml's group)."""
+    command = argv[0] if argv and not argv[0].startswith("-") else None
+    if command is None or command in parser.command_names:
+        return None
+    if command in parser.unloaded_commands:
+        return f"the {command!r} command could not be loaded ({parser.unloaded_commands[command]})"
+    if not parser.commands_installed:
+        return (f"no command {command!r}: the commands other packages add (entry-point group {COMMANDS_GROUP}) "
+                "are not installed; run `pip install -e .` in the project folder")
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -414,6 +445,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    problem = missing_command(parser, argv)
+    if problem:
+        print(f"committee-qa: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     args = parser.parse_args(argv)
     try:
         return args.func(args)

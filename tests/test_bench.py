@@ -14,9 +14,11 @@ import numpy as np
 import pytest
 from conftest import REPO, SAMPLES, SEFTON_SMALL, SEFTON_UPDATE, cli_command, cli_env
 
-from eval import bench, bench_report
-from eval.bench_measure import latency, percentile, round_robin
-from eval.bench_synth import LookupEmbedder, Material, build_synthetic, perturbed_copies, recall
+from eval import cli as eval_cli
+from eval.bench import report as bench_report
+from eval.bench import run as bench
+from eval.bench.measure import latency, percentile, round_robin
+from eval.bench.synth import LookupEmbedder, Material, build_synthetic, perturbed_copies, recall
 from index.chunk import chunk_paper
 from index.embed import HashingEmbedder
 from index.read import read_paper
@@ -90,7 +92,7 @@ def test_round_robin_interleaves_and_reports_failures():
 def test_recall_label_dig():
     assert recall([[1, 2]], [[2, 3]]) == 0.5
     assert recall([[1, 2, 3], [4]], [[1, 2, 3], [5]]) == 0.75  # pooled: 3 of 4
-    assert (bench.label(10_000), bench.label(100_000), bench.label(1_000_000), bench.label(1500)) == ("10k", "100k", "1m", "1500")
+    assert (bench_report.label(10_000), bench_report.label(100_000), bench_report.label(1_000_000), bench_report.label(1500)) == ("10k", "100k", "1m", "1500")
     assert bench.dig({"a": {"b": {"c": 3}}}, "a", "b", "c") == 3
     assert bench.dig({"a": None}, "a", "b") is None
 
@@ -119,16 +121,16 @@ def test_lookup_embedder_uses_precomputed_vectors_then_the_fallback():
 
 def test_synthetic_shapes_are_consistent(synthetic, material):
     index = synthetic.index
-    n_units = len(index.units)
+    n_units = len(index.unit_table)
     assert len(index.passages) == 2000 and len({p.id for p in index.passages}) == 2000
     assert index.embeddings.shape == (n_units, DIM) and index.embeddings.dtype == np.float32
-    assert index.units.shape == (n_units, 3) and index.faiss_index.ntotal == n_units
+    assert index.unit_table.shape == (n_units, 3) and index.faiss_index.ntotal == n_units
     # Units run passage by passage; every passage has at least one.
-    rows = index.units[:, 0]
+    rows = index.unit_table[:, 0]
     assert (np.diff(rows) >= 0).all() and set(np.unique(rows).tolist()) == set(range(2000))
     # Each unit's text is the real sentence it copies, its vector a perturbed copy of that sentence's.
     for u in range(0, n_units, max(1, n_units // 50)):
-        row, start, end = index.units[u].tolist()
+        row, start, end = index.unit_table[u].tolist()
         assert index.passages[row].text[start:end] == material.texts[synthetic.source_units[u]]
         assert float(index.embeddings[u] @ material.vectors[synthetic.source_units[u]]) > 0.8
     # BM25 sees bm25_tokens of each passage's search text, as index.store builds it.
@@ -139,7 +141,7 @@ def test_synthetic_shapes_are_consistent(synthetic, material):
 
 def test_synthetic_fixed_units_and_unknown_faiss(material):
     syn = build_synthetic(material, 300, units_per_passage=2, faiss_kind="none", keep_tokens=False, embedder=HashingEmbedder(DIM))
-    assert np.bincount(syn.index.units[:, 0]).tolist() == [2] * 300
+    assert np.bincount(syn.index.unit_table[:, 0]).tolist() == [2] * 300
     assert syn.index.faiss_index is None and syn.tokens is None
     with pytest.raises(ValueError, match="flat, ivf, none"):
         build_synthetic(material, 10, faiss_kind="hnsw")
@@ -183,8 +185,8 @@ def _size(hybrid_ms: float, rank_ms: float, units: int = 300_000) -> dict:
 
 def test_summary_and_targets_from_hand_values():
     results = {"quick": True, "seconds": 1.0, "ingest": _fake_ingest(), "sizes": {100_000: _size(25.0, 150.0)}}
-    line = json.loads(json.dumps(bench.summary(results)))  # one JSON object, as printed
-    assert all(key in line for key in bench.SUMMARY_KEYS)
+    line = json.loads(json.dumps(bench_report.summary(results)))  # one JSON object, as printed
+    assert all(key in line for key in bench_report.SUMMARY_KEYS)
     assert (line["hybrid_p50_ms_100k"], line["rank_bm25_p50_ms_100k"], line["numpy_scan_p50_ms_100k"]) == (25.0, 150.0, 40.0)
     assert line["ask_p50_ms_100k"] == 250.0 and line["peak_rss_mb_100k"] == 1234.5
     assert line["ingest_passages_per_s"] == 10.0  # 100 passages / 10 s
@@ -199,13 +201,13 @@ def test_summary_and_targets_from_hand_values():
     assert met["peak RSS ≤ 2 GB serving 100k"] is True
     assert line["targets_missed"] == []
     slow = {"ingest": _fake_ingest(), "sizes": {100_000: _size(40.0, 150.0)}}
-    assert bench.summary(slow)["targets_missed"] == ["hybrid p50 ≤ 30 ms at 100k (first stage, no rerank)",
+    assert bench_report.summary(slow)["targets_missed"] == ["hybrid p50 ≤ 30 ms at 100k (first stage, no rerank)",
                                                      "≥ 5× faster than rank_bm25 at 100k (our hybrid vs BM25Okapi)"]
 
 
 def test_summary_of_nothing_still_has_the_keys():
-    out = bench.summary({"sizes": {}})
-    assert all(out[k] is None for k in bench.SUMMARY_KEYS)
+    out = bench_report.summary({"sizes": {}})
+    assert all(out[k] is None for k in bench_report.SUMMARY_KEYS)
 
 
 def test_disk_estimates_scale_file_by_file():
@@ -224,7 +226,7 @@ def test_report_renders(synthetic, tmp_path):
     timed, _ = round_robin(bench.product_fns(synthetic.index, ("bm25", "dense", "hybrid"), ask=False), QUESTIONS, 1)
     peers, info = bench.peer_fns(synthetic.index, synthetic.tokens, vectors)
     peer_timed, _ = round_robin(peers, QUESTIONS, 1)
-    size = {"passages": 2000, "units": int(len(synthetic.index.units)), "shipped_faiss": "flat", "flat": timed,
+    size = {"passages": 2000, "units": int(len(synthetic.index.unit_table)), "shipped_faiss": "flat", "flat": timed,
             "peers": peer_timed | info, "peak_rss_mb_bench_process": 100.0, "load_avg_start": [1.0]}
     size["flat"]["breakdown"] = bench.breakdown(synthetic.index, QUESTIONS, vectors)
     assert not [k for k in size["flat"]["breakdown"] if k.endswith("_error")]
@@ -242,9 +244,9 @@ def test_report_renders(synthetic, tmp_path):
 
 def test_register_adds_bench_subcommand():
     parser = argparse.ArgumentParser(prog="committee-qa")
-    bench.register(parser.add_subparsers(dest="command", required=True))
+    eval_cli.register_bench(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["bench", "--quick", "--sizes", "2000,5000", "--pg", "postgresql://x@h/db"])
-    assert args.func is bench.run and args.quick and args.sizes == "2000,5000" and args.pg == "postgresql://x@h/db"
+    assert args.func is eval_cli.cmd_bench and args.quick and args.sizes == "2000,5000" and args.pg == "postgresql://x@h/db"
     assert args.corpus == str(bench.DEFAULT_CORPUS) and args.out is None
 
 
@@ -272,7 +274,7 @@ def test_tiny_end_to_end_run(tmp_path):
     proc = subprocess.run(cmd, cwd=REPO, env=cli_env(), capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert all(key in line for key in bench.SUMMARY_KEYS)
+    assert all(key in line for key in bench_report.SUMMARY_KEYS)
     assert line["reingest_embedded"] == 0 and line["ingest_passages_per_s"] > 0 and line["encoder_passages_per_s"] > 0
     assert isinstance(line["hybrid_p50_ms_600"], float)
     raw = json.loads((out.parent / "bench" / "results.json").read_text())

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import KENT_MINUTES, SEFTON_SMALL, SEFTON_UPDATE
 
-from eval.score import load_jsonl, load_run, score_files
+from eval.questionset import load_jsonl, load_run
+from eval.score import score_files
 from index.embed import HashingEmbedder
 
 # The hashing embedder: the shipped second stage was trained on all-MiniLM-L6-v2, so the
@@ -79,7 +80,7 @@ def tiny(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def evaluated(tiny) -> dict:
-    from eval.harness import run_eval
+    from eval.cli import run_eval
 
     report, out = tiny["root"] / "report", tiny["root"] / "results.json"
     ev = run_eval(tiny["index"], tiny["questions"], embedder=HashingEmbedder(dim=64), retrievers=list(RETRIEVERS),
@@ -282,7 +283,7 @@ def test_each_question_embedded_once(tiny):
     ],
 )
 def test_bad_question_files(tmp_path, lines, message):
-    from eval.harness import QuestionSetError, load_questions
+    from eval.questionset import QuestionSetError, load_questions
 
     with pytest.raises(QuestionSetError) as err:
         load_questions(_write(tmp_path / "questions.jsonl", lines))
@@ -320,7 +321,7 @@ def test_cli_errors(tiny, hashing_cli, tmp_path, capsys):
 @pytest.mark.integration
 def test_real_model_agrees_with_eval_score(real_index_dir, real_embedder, tmp_path):
     """The real model on two Sefton papers, every retriever, re-scored from the files."""
-    from eval.harness import run_eval
+    from eval.cli import run_eval
 
     docs = {SEFTON_UPDATE.stem, SEFTON_SMALL.stem}
     repo_questions = load_jsonl(Path(__file__).resolve().parent.parent / "eval" / "questions" / "sefton-dev.jsonl")

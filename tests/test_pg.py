@@ -815,7 +815,7 @@ def test_real_model_ranks_like_the_embedded_store(server, real_embedder, real_in
 
 
 def test_the_latency_bench_loads_and_times_a_synthetic_index(server, tmp_path):
-    from eval.bench_pg import fresh_database, load, measure
+    from eval.bench.pg import fresh_database, load, measure
     from index.engines import ingest_into
 
     ingest_into(tmp_path / "folder", [SAMPLES / n for n in TWO], EMB)

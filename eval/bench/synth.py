@@ -3,7 +3,7 @@
 Real embeddings for a million passages would take days on two cores, so a synthetic
 passage recombines the corpus's own sentence units, and each unit's vector is the real
 vector of the sentence it copies plus small gaussian noise, renormalised. The result is an
-ordinary in-memory ``qa.retrieve.Index``: every retriever and ``qa.answer.answer`` run on it
+ordinary in-memory ``index.folder.Index``: every retriever and ``qa.answer.answer`` run on it
 unchanged.
 """
 
@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 NOISE = 0.02  # per-dimension sd of the noise added to copied unit vectors (cosine to the original ≈ 0.93)
+TWO_UNITS_FROM = 500_000  # from here synthetic passages hold 2 sentence units each, to fit in memory
 NOISE_POOL = 1 << 16  # noise rows drawn once and reused: 1M fresh gaussian rows would cost minutes
 
 
@@ -71,7 +72,7 @@ class Material:
 
 @dataclass
 class Synthetic:
-    index: Any  # qa.retrieve.Index
+    index: Any  # index.folder.Index
     tokens: list[list[str]] | None  # BM25 tokens of each passage (for the rank_bm25 peer)
     source_units: np.ndarray  # the real unit each synthetic unit copies
     seconds: dict[str, float] = field(default_factory=dict)
@@ -88,7 +89,7 @@ def build_synthetic(
     faiss_kind: str = "flat",
     keep_tokens: bool = True,
 ) -> Synthetic:
-    """An in-memory ``qa.retrieve.Index`` of ``n_passages`` passages made from ``material``.
+    """An in-memory ``index.folder.Index`` of ``n_passages`` passages made from ``material``.
 
     Each passage takes its metadata (paper, committee, dates, item) from a random real
     passage and its text from real sentence units drawn at random from the whole corpus,
@@ -100,9 +101,8 @@ def build_synthetic(
     import bm25s
 
     from index.embed import DEFAULT_MODEL
-    from index.store import build_flat, build_ivf
+    from index.folder import Index, build_flat, build_ivf
     from index.tokens import bm25_tokens
-    from qa.retrieve import Index
 
     builders = {"flat": build_flat, "ivf": build_ivf, "none": lambda emb: None}
     if faiss_kind not in builders:
@@ -163,12 +163,12 @@ def build_synthetic(
 
     index = Index(
         path=Path("synthetic"),
-        version=Path("synthetic"),
+        version_dir=Path("synthetic"),
         manifest={"model": {"name": getattr(embedder, "name", DEFAULT_MODEL), "dim": int(emb.shape[1])},
                   "papers": [], "counts": {"papers": 0, "passages": n_passages, "sentences": total}, "synthetic": True},
         passages=passages,
         embeddings=emb,
-        units=units,
+        unit_table=units,
         faiss_index=faiss_index,
         bm25=bm25,
         acronyms={},

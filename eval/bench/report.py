@@ -1,5 +1,7 @@
-"""The benchmark's verdicts and report: the targets table, docs/BENCHMARKS.md, the latency
-chart and the raw JSON (docs/bench/)."""
+"""The benchmark's verdicts and report, read from the results tree :mod:`eval.bench.run`
+produces (plain JSON-ready data, also saved as docs/bench/results.json): the targets, the
+one-line JSON summary, docs/BENCHMARKS.md, the latency chart and the raw JSON. Nothing
+here measures; :mod:`eval.cli`'s ``bench`` command joins the two."""
 
 from __future__ import annotations
 
@@ -10,16 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eval.bench import (
-    DEFAULT_QUESTIONS,
-    RANK_BM25_MAX,
-    ROOT,
-    TWO_UNITS_FROM,
-    dig,
-    label,
-    shipped,
-)
-from eval.bench_measure import WARMUP
+from eval.bench.measure import WARMUP
+from eval.bench.run import DEFAULT_QUESTIONS, RANK_BM25_MAX, ROOT, dig
+from eval.bench.synth import TWO_UNITS_FROM
 
 HYBRID_TARGET_MS = {100_000: 30.0, 1_000_000: 150.0}
 ASK_TARGET_MS = 300.0
@@ -36,6 +31,23 @@ class Target:
     met: bool | None  # None: not measured
 
 
+def label(size: int) -> str:
+    """``label(100_000) == "100k"``, ``label(1_000_000) == "1m"``."""
+    if size % 1_000_000 == 0:
+        return f"{size // 1_000_000}m"
+    if size % 1000 == 0:
+        return f"{size // 1000}k"
+    return str(size)
+
+
+def shipped(size_res: dict[str, Any] | None) -> dict[str, Any]:
+    """The figures of the FAISS index the code ships at this size (flat, or IVF above
+    index.store.ANN_ABOVE units), falling back to flat when IVF was not measured."""
+    if not size_res:
+        return {}
+    return (size_res.get("ann") if size_res["shipped_faiss"] != "flat" else None) or size_res["flat"]
+
+
 def ingest_figures(ing: dict[str, Any]) -> dict[str, float]:
     """Rates and ratios of the ingest worker's result. The ceiling is the bare encoder on
     the distinct sentence units ingest embedded, expressed per passage of the corpus."""
@@ -49,7 +61,7 @@ def ingest_figures(ing: dict[str, Any]) -> dict[str, float]:
         "ratio_cpu": e["cpu_s"] / i["cpu_s"],
         # Reading, chunking and writing: what ingest adds to the encoder's work, whatever the load.
         "other_stages_share": sum(v for k, v in i["seconds"].items() if k != "embed") / i["wall_s"],
-        # Against the files as read (older results lack it: the papers' text then).
+        # Against the files as read; a results tree without that count: the papers' text.
         "words_embedded_vs_corpus": i["words_embedded"] / i.get("words_files", i["words_corpus"]),
     }
 
@@ -63,7 +75,7 @@ def _le(x: float | None, limit: float) -> bool | None:
 
 
 def targets(results: dict[str, Any]) -> list[Target]:
-    """The issue's targets, each with what was measured and whether it was met."""
+    """The performance targets, each with what was measured and whether it was met."""
     sizes = results.get("sizes", {})
     out: list[Target] = []
     def on_ann(r: dict | None, name: str) -> str:
@@ -119,6 +131,65 @@ def targets(results: dict[str, Any]) -> list[Target]:
                           + ("" if deep is None else f" ({deep:.3f} of the units dense search asks for)")
                           + f"; hybrid on IVF {_ms(dig(an, 'hybrid', 'p50_ms'))}", rec >= ANN_RECALL))
     return out
+
+
+# The keys the JSON summary line always carries (null when not measured).
+SUMMARY_KEYS = (
+    "hybrid_p50_ms_100k",
+    "rank_bm25_p50_ms_100k",
+    "numpy_scan_p50_ms_100k",
+    "ask_p50_ms_100k",
+    "ingest_passages_per_s",
+    "encoder_passages_per_s",
+    "peak_rss_mb_100k",
+)
+
+
+def summary(results: dict[str, Any]) -> dict[str, Any]:
+    """The one-line JSON: SUMMARY_KEYS always present (null when not measured), then more."""
+    out: dict[str, Any] = {k: None for k in SUMMARY_KEYS}
+    s100 = dig(results, "sizes", 100_000)
+    if s100:
+        out.update(
+            hybrid_p50_ms_100k=dig(shipped(s100), "hybrid", "p50_ms"),
+            rank_bm25_p50_ms_100k=dig(s100, "peers", "rank_bm25", "p50_ms"),
+            numpy_scan_p50_ms_100k=dig(s100, "peers", "numpy_scan", "p50_ms"),
+            ask_p50_ms_100k=dig(shipped(s100), "ask", "p50_ms"),
+            peak_rss_mb_100k=dig(s100, "serve", "peak_rss_mb"),
+            bm25_p50_ms_100k=dig(s100, "flat", "bm25", "p50_ms"),
+            dense_p50_ms_100k=dig(shipped(s100), "dense", "p50_ms"),
+            hybrid_with_encoding_p50_ms_100k=dig(s100, "serve", "hybrid_with_encoding", "p50_ms"),
+        )
+    ing = results.get("ingest")
+    if ing:
+        fig = ingest_figures(ing)
+        out.update(
+            ingest_passages_per_s=round(fig["passages_per_s"], 2),
+            encoder_passages_per_s=round(fig["encoder_passages_per_s"], 2),
+            ingest_vs_encoder=round(fig["ratio"], 3),
+            words_embedded_vs_corpus=round(fig["words_embedded_vs_corpus"], 3),
+            reingest_embedded=ing["reingest"]["embedded"],
+            question_encode_p50_ms=ing["question_encode"]["p50_ms"],
+            peak_rss_mb_ingest=ing["peak_rss_mb_ingest"],
+        )
+    for size, r in results.get("sizes", {}).items():
+        out[f"hybrid_p50_ms_{label(int(size))}"] = dig(shipped(r), "hybrid", "p50_ms")
+    out["targets_missed"] = [t.name for t in targets(results) if t.met is False]
+    out["quick"] = bool(results.get("quick"))
+    out["seconds"] = results.get("seconds")
+    return out
+
+
+def load_results(path: Path) -> dict[str, Any]:
+    """A results tree saved as JSON, with its integer keys (sizes, nprobe) restored."""
+    results = json.loads(path.read_text())
+    results["sizes"] = {int(k): v for k, v in results["sizes"].items()}
+    results["disk_estimates"] = {int(k): v for k, v in (results.get("disk_estimates") or {}).items()}
+    for r in results["sizes"].values():
+        for key, table in (r.get("ann") or {}).items():
+            if key.startswith("recall_units@"):
+                r["ann"][key] = {int(k): v for k, v in table.items()}
+    return results
 
 
 # --- chart ------------------------------------------------------------------------------------
@@ -311,7 +382,7 @@ def _ann_section(results: dict[str, Any]) -> list[str]:
 def _threshold(results: dict[str, Any]) -> list[str]:
     """Where flat stops meeting the target: the flat FAISS call's measured cost per unit, and
     the units it can scan within the budget the rest of a hybrid search leaves."""
-    from index.store import ANN_ABOVE
+    from index.folder import ANN_ABOVE
 
     sizes = results["sizes"]
     # The 100k figures when measured (its target is the tight one), else the largest size's.
@@ -410,12 +481,12 @@ def _pg_section(results: dict[str, Any]) -> list[str]:
     import importlib.util
 
     pg = results.get("pg")
-    out = ["## PostgreSQL store (issue 9, optional)", ""]
-    if importlib.util.find_spec("eval.bench_pg"):
-        out += ["Synthetic 100k / 1M indexes loaded into PostgreSQL (made as here) are timed by `python -m eval.bench_pg`.", ""]
+    out = ["## PostgreSQL store (optional)", ""]
+    if importlib.util.find_spec("eval.bench.pg"):
+        out += ["Synthetic 100k / 1M indexes loaded into PostgreSQL (made as here) are timed by `python -m eval.bench.pg`.", ""]
     if pg is None:
         return out + ["Not measured in this run: pass `--pg postgresql://...` (a server from `committee-qa pg start DIR`, loaded with "
-                      "`committee-qa ingest PATH --store DSN`) to time bm25 / dense / hybrid through `qa.stores.open_store` on what it holds.", ""]
+                      "`committee-qa ingest PATH --store DSN`) to time bm25 / dense / hybrid through `index.engines.open_store` on what it holds.", ""]
     if "error" in pg:
         return out + [f"Not measured: {pg['error']}", ""]
     return out + [f"{pg.get('passages', '?'):,} passages in the database." if isinstance(pg.get("passages"), int) else ""] + _table(
@@ -450,7 +521,7 @@ def markdown(results: dict[str, Any], chart_name: str) -> str:
     loads = [results["ingest"]["load_avg_start"]] if results.get("ingest") else []
     loads += [r["load_avg_start"] for r in results["sizes"].values()]
     lines = ["# Benchmarks", "",
-             f"Generated by `committee-qa bench` (eval/bench.py) on {results['started']} in {results['seconds'] / 60:.0f} minutes; "
+             f"Generated by `committee-qa bench` (eval/bench/) on {results['started']} in {results['seconds'] / 60:.0f} minutes; "
              "`committee-qa bench --quick` checks the headline figures in under 3 minutes (JSON on its last line). Raw figures: "
              "[bench/results.json](bench/results.json).", "",
              f"Machine: {m.get('cpus')} CPUs ({m.get('cpu')}), {m.get('ram_gb')} GB RAM, no GPU; Python {m.get('python')}, torch "

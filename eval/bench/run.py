@@ -1,14 +1,15 @@
 """``committee-qa bench``: how fast, how big, and how we compare with the obvious peers.
 
-One run measures:
+One run measures, into one JSON-ready tree (:func:`run_bench`; eval.bench.report writes
+it out):
 
 - **Ingest** of a real corpus (``--corpus``, ``samples/`` by default) with the real model in
   a fresh process: pages/s, passages/s, seconds per stage, the bare encoder on the very
   sentence units ingest embedded (the ceiling), words embedded against words in the
-  corpus, a re-ingest of the unchanged papers, peak RSS (eval.bench_workers).
+  corpus, a re-ingest of the unchanged papers, peak RSS (eval.bench.workers).
 - **Query latency** (p50/p95) of ``bm25``, ``dense``, ``hybrid``, ``rerank`` and a full
   ``qa.answer.answer`` at 10k / 100k / 1M passages. Those indexes are *synthetic*
-  (eval.bench_synth): passages recombine the corpus's own sentences and each sentence
+  (eval.bench.synth): passages recombine the corpus's own sentences and each sentence
   vector is a perturbed copy of a real one. Question vectors are computed once with the
   real model; their encoding time is reported separately.
 - **Peers** on the same passages in the same run: ``rank_bm25.BM25Okapi`` and a plain
@@ -18,7 +19,7 @@ One run measures:
   against flat at several ``nprobe``.
 - **Serving memory**: the 100k index written with ``index.store`` and opened by
   ``qa.retrieve.open_index`` in a fresh process with the real model; disk per 1,000 passages.
-- Optionally (``--pg DSN``) hybrid search through ``qa.stores.open_store(DSN)`` on whatever
+- Optionally (``--pg DSN``) hybrid search through ``index.engines.open_store(DSN)`` on whatever
   the PostgreSQL index holds.
 
     committee-qa bench --quick   # under 3 minutes at 100k; last stdout line is a JSON summary
@@ -27,14 +28,11 @@ One run measures:
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import gc
-import json
 import os
 import pstats
 import shutil
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -43,7 +41,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from eval.bench_measure import (
+from eval.bench.measure import (
     current_rss_mb,
     faiss_threads,
     load_avg,
@@ -53,16 +51,17 @@ from eval.bench_measure import (
     reset_peak_rss,
     round_robin,
 )
-from eval.bench_synth import (
+from eval.bench.synth import (
     NOISE,
+    TWO_UNITS_FROM,
     LookupEmbedder,
     Material,
     build_synthetic,
     recall,
 )
-from eval.bench_workers import WorkerFailed, run_worker
+from eval.bench.workers import WorkerFailed, run_worker
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CORPUS = ROOT / "samples"
 DEFAULT_QUESTIONS = ROOT / "eval" / "questions" / "sefton-dev.jsonl"
 DEFAULT_OUT = ROOT / "docs" / "BENCHMARKS.md"
@@ -73,20 +72,8 @@ QUICK_QUESTIONS = 10
 QUICK_SERVE_QUESTIONS = 5
 SERVE_SIZE = 100_000
 RANK_BM25_MAX = 200_000  # rank_bm25 keeps a Python dict per passage: not run above this
-TWO_UNITS_FROM = 500_000  # from here synthetic passages hold 2 sentence units each, to fit in memory
 NPROBE_SHARES = (64, 32, 16, 8)  # recall and speed of the FAISS call alone at nprobe = nlist / each
 RETRIEVERS = ("bm25", "dense", "hybrid", "rerank", "learned")
-
-# The keys the JSON summary line always carries (null when not measured).
-SUMMARY_KEYS = (
-    "hybrid_p50_ms_100k",
-    "rank_bm25_p50_ms_100k",
-    "numpy_scan_p50_ms_100k",
-    "ask_p50_ms_100k",
-    "ingest_passages_per_s",
-    "encoder_passages_per_s",
-    "peak_rss_mb_100k",
-)
 
 
 @dataclass(frozen=True)
@@ -99,23 +86,6 @@ class RunConfig:
     serve: bool = True
     serve_size: int = SERVE_SIZE  # the size written to disk and served from a fresh process
     profile: bool = True  # where a hybrid search and an ask spend their time (full run)
-
-
-def load_questions(path: Path) -> list[str]:
-    """The question texts of a question set, whitespace-normalised as ``qa.query`` does."""
-    from qa.query import clean_question
-
-    with path.open(encoding="utf-8") as f:
-        return [clean_question(json.loads(line)["question"]) for line in f if line.strip()]
-
-
-def label(size: int) -> str:
-    """``label(100_000) == "100k"``, ``label(1_000_000) == "1m"``."""
-    if size % 1_000_000 == 0:
-        return f"{size // 1_000_000}m"
-    if size % 1000 == 0:
-        return f"{size // 1000}k"
-    return str(size)
 
 
 def dig(d: Any, *keys, default=None):
@@ -131,10 +101,11 @@ def dig(d: Any, *keys, default=None):
 
 
 def dense_depth(index) -> int:
-    """How many sentence units dense search asks FAISS for (as qa.retrieve.dense_scores)."""
-    from qa.retrieve import CANDIDATES, unit_depth
+    """How many sentence units dense search asks FAISS for (as index.folder's dense_scores)."""
+    from index.folder import unit_depth
+    from qa.settings import DEFAULTS
 
-    return unit_depth(len(index.units), CANDIDATES)
+    return unit_depth(len(index.unit_table), DEFAULTS.retrieval.candidates)
 
 
 def product_fns(index, retrievers=RETRIEVERS, ask: bool = True) -> dict[str, Callable[[str], Any]]:
@@ -180,26 +151,27 @@ def breakdown(index, questions: list[str], vectors: dict[str, np.ndarray]) -> di
     """Where a hybrid search's time goes, stage by stage, with qa.retrieve's own functions;
     and the FAISS call alone with FAISS's default threads and with one thread."""
 
-    from qa.query import understand
-    from qa.retrieve import CANDIDATES, bm25_scores, dedupe, dense_scores, run_hybrid
+    from index.model import Filters
+    from qa.retrieve import Question, dedupe, run_hybrid
+    from qa.settings import DEFAULTS
 
-    n = CANDIDATES
+    n = DEFAULTS.retrieval.candidates
     state: dict[str, Any] = {}
 
     def step_understand(q):
-        state["query"] = understand(q, index.acronyms, index.committees)
+        state["question"] = Question(index, q)
 
     def step_bm25(q):
-        state["bm"] = bm25_scores(index, state["query"].expanded, None, n)
+        state["bm"] = index.bm25_scores(state["question"].query.expanded, None, n)
 
     def step_dense(q):
-        state["de"] = dense_scores(index, vectors[q], None, n)
+        state["de"] = index.dense_scores(vectors[q], None, n)
 
     def step_hybrid(q):  # both paths again, then fusion
-        state["ranked"] = run_hybrid(index, state["query"], None, n)
+        state["ranked"] = run_hybrid(index, state["question"], Filters(), n, DEFAULTS)
 
     def step_dedupe(q):
-        dedupe(index, state["ranked"][: max(CANDIDATES, 50)], 10, "hybrid")
+        dedupe(state["ranked"][: max(n, 50)], 10, "hybrid")
 
     steps = {"understand": step_understand, "bm25_scores": step_bm25, "dense_scores": step_dense,
              "run_hybrid": step_hybrid, "dedupe": step_dedupe}
@@ -237,12 +209,12 @@ def profile(fn: Callable[[str], Any], questions: list[str], top: int = 12) -> li
 def ground_truth(index, questions: list[str], vectors: dict[str, np.ndarray]) -> dict[str, list]:
     """Exact (flat) results per question: the sentence units dense search asks FAISS for (in
     order), the top 10 dense passages and hybrid passages."""
-    from qa.retrieve import dense_scores, search
+    from qa.retrieve import search
 
     out: dict[str, list] = {"units": [], "dense": [], "hybrid": []}
     for q in questions:
         out["units"].append(index.faiss_index.search(vectors[q][None, :], dense_depth(index))[1][0].tolist())
-        out["dense"].append(list(dense_scores(index, vectors[q], None, 10)))
+        out["dense"].append(list(index.dense_scores(vectors[q], None, 10)))
         out["hybrid"].append([h.passage.id for h in search(index, q, k=10, retriever="hybrid")])
     return out
 
@@ -252,8 +224,8 @@ def measure_ann(index, questions: list[str], vectors: dict[str, np.ndarray], tru
     time, size, the retrievers' latency on it, and recall against flat."""
     import faiss
 
-    from index.store import build_ivf
-    from qa.retrieve import dense_scores, search
+    from index.folder import build_ivf
+    from qa.retrieve import search
 
     t = time.perf_counter()
     with faiss_threads(os.cpu_count() or 1):
@@ -268,7 +240,7 @@ def measure_ann(index, questions: list[str], vectors: dict[str, np.ndarray], tru
     timed, errors = round_robin(fns, questions, cfg.repeats)
     res.update(timed)
     res.update({f"{k}_error": v for k, v in errors.items()})
-    res["recall_dense_passages@10"] = recall([list(dense_scores(index, vectors[q], None, 10)) for q in questions], truth["dense"])
+    res["recall_dense_passages@10"] = recall([list(index.dense_scores(vectors[q], None, 10)) for q in questions], truth["dense"])
     res["overlap_hybrid@10"] = recall([[h.passage.id for h in search(index, q, k=10, retriever="hybrid")] for q in questions], truth["hybrid"])
     res["recall_units@10"], res[f"recall_units@{depth}"] = {}, {}
     for share in NPROBE_SHARES:
@@ -287,7 +259,7 @@ def measure_ann(index, questions: list[str], vectors: dict[str, np.ndarray], tru
 def bench_size(size: int, material: Material, questions: list[str], vectors: dict[str, np.ndarray], embedder,
                cfg: RunConfig, workdir: Path) -> dict[str, Any]:
     """Everything measured at one synthetic size."""
-    from index.store import ANN_ABOVE
+    from index.folder import ANN_ABOVE
 
     res: dict[str, Any] = {"passages": size, "load_avg_start": load_avg()}
     reset_peak_rss()
@@ -296,7 +268,7 @@ def bench_size(size: int, material: Material, questions: list[str], vectors: dic
     syn = build_synthetic(material, size, units_per_passage=units_each, noise=cfg.noise, seed=cfg.seed,
                           embedder=embedder, keep_tokens=size <= RANK_BM25_MAX)
     index = syn.index
-    n_units = int(len(index.units))
+    n_units = int(len(index.unit_table))
     kind = "ivf" if n_units > ANN_ABOVE else "flat"
     res.update(units=n_units, units_per_passage=round(n_units / size, 2), build_s=syn.seconds, shipped_faiss=kind)
 
@@ -351,26 +323,18 @@ def bench_size(size: int, material: Material, questions: list[str], vectors: dic
 def write_index(index, folder: Path, prebuilt: bool = False) -> dict[str, Any]:
     """Write an in-memory index as ingest would (index.store.write_version); its files' sizes.
     ``prebuilt``: write the index's own FAISS index (already what build_faiss would build)."""
-    from eval.bench_measure import folder_bytes
+    from eval.bench.measure import folder_bytes
     from index.embed import DEFAULT_MODEL
-    from index.store import Settings, current_version, write_version, writer_lock
+    from index.folder import Settings, current_version, write_version, writer_lock
 
     t = time.perf_counter()
     with writer_lock(folder):
-        write_version(folder, passages=index.passages, papers=[], embeddings=index.embeddings, units=index.units,
+        write_version(folder, passages=index.passages, papers=[], embeddings=index.embeddings, units=index.unit_table,
                       model={"name": DEFAULT_MODEL, "dim": int(index.embeddings.shape[1])}, settings=Settings(),
                       acronyms={}, originals={}, faiss_index=index.faiss_index if prebuilt else None)
     files = folder_bytes(current_version(folder))
     return {"write_s": round(time.perf_counter() - t, 1), "files": files, "bytes": sum(files.values()),
-            "passages": len(index.passages), "units": int(len(index.units))}
-
-
-def shipped(size_res: dict[str, Any] | None) -> dict[str, Any]:
-    """The figures of the FAISS index the code ships at this size (flat, or IVF above
-    index.store.ANN_ABOVE units), falling back to flat when IVF was not measured."""
-    if not size_res:
-        return {}
-    return (size_res.get("ann") if size_res["shipped_faiss"] != "flat" else None) or size_res["flat"]
+            "passages": len(index.passages), "units": int(len(index.unit_table))}
 
 
 def disk_estimates(results: dict[str, Any]) -> dict[int, dict[str, Any]]:
@@ -400,7 +364,7 @@ def disk_estimates(results: dict[str, Any]) -> dict[int, dict[str, Any]]:
     return out
 
 
-# --- PostgreSQL (issue 9), optional ---------------------------------------------------------
+# --- PostgreSQL, optional ----------------------------------------------------------------------
 
 
 def bench_pg(dsn: str, questions: list[str], embedder, repeats: int) -> dict[str, Any]:
@@ -466,7 +430,7 @@ def run_bench(corpus: Path, questions: list[str], sizes: list[int], cfg: RunConf
         log(f"ingest: {ing['ingest']['passages']} passages in {ing['ingest']['wall_s']} s; bare encoder {ing['encoder']['wall_s']} s")
 
         from index.embed import SentenceTransformerEmbedder
-        from index.store import load_embeddings, load_passages
+        from index.folder import load_embeddings, load_passages
 
         version = Path(ing["disk"]["version"])
         ing["disk"]["originals_bytes"] = sum(f.stat().st_size for f in (workdir / "sample-index" / "files").glob("*"))
@@ -492,131 +456,3 @@ def run_bench(corpus: Path, questions: list[str], sizes: list[int], cfg: RunConf
     results["seconds"] = round(time.perf_counter() - t_start, 1)
     results["rss_mb_end"] = current_rss_mb()
     return results
-
-
-def summary(results: dict[str, Any]) -> dict[str, Any]:
-    """The one-line JSON: SUMMARY_KEYS always present (null when not measured), then more."""
-    from eval.bench_report import ingest_figures, targets
-
-    out: dict[str, Any] = {k: None for k in SUMMARY_KEYS}
-    s100 = dig(results, "sizes", 100_000)
-    if s100:
-        out.update(
-            hybrid_p50_ms_100k=dig(shipped(s100), "hybrid", "p50_ms"),
-            rank_bm25_p50_ms_100k=dig(s100, "peers", "rank_bm25", "p50_ms"),
-            numpy_scan_p50_ms_100k=dig(s100, "peers", "numpy_scan", "p50_ms"),
-            ask_p50_ms_100k=dig(shipped(s100), "ask", "p50_ms"),
-            peak_rss_mb_100k=dig(s100, "serve", "peak_rss_mb"),
-            bm25_p50_ms_100k=dig(s100, "flat", "bm25", "p50_ms"),
-            dense_p50_ms_100k=dig(shipped(s100), "dense", "p50_ms"),
-            hybrid_with_encoding_p50_ms_100k=dig(s100, "serve", "hybrid_with_encoding", "p50_ms"),
-        )
-    ing = results.get("ingest")
-    if ing:
-        fig = ingest_figures(ing)
-        out.update(
-            ingest_passages_per_s=round(fig["passages_per_s"], 2),
-            encoder_passages_per_s=round(fig["encoder_passages_per_s"], 2),
-            ingest_vs_encoder=round(fig["ratio"], 3),
-            words_embedded_vs_corpus=round(fig["words_embedded_vs_corpus"], 3),
-            reingest_embedded=ing["reingest"]["embedded"],
-            question_encode_p50_ms=ing["question_encode"]["p50_ms"],
-            peak_rss_mb_ingest=ing["peak_rss_mb_ingest"],
-        )
-    for size, r in results.get("sizes", {}).items():
-        out[f"hybrid_p50_ms_{label(int(size))}"] = dig(shipped(r), "hybrid", "p50_ms")
-    out["targets_missed"] = [t.name for t in targets(results) if t.met is False]
-    out["quick"] = bool(results.get("quick"))
-    out["seconds"] = results.get("seconds")
-    return out
-
-
-# --- command line ---------------------------------------------------------------------------
-
-
-def load_results(path: Path) -> dict[str, Any]:
-    """A results tree saved as JSON, with its integer keys (sizes, efSearch) restored."""
-    results = json.loads(path.read_text())
-    results["sizes"] = {int(k): v for k, v in results["sizes"].items()}
-    results["disk_estimates"] = {int(k): v for k, v in (results.get("disk_estimates") or {}).items()}
-    for r in results["sizes"].values():
-        for key, table in (r.get("ann") or {}).items():
-            if key.startswith("recall_units@"):
-                r["ann"][key] = {int(k): v for k, v in table.items()}
-    return results
-
-
-def run(args: argparse.Namespace) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    corpus = Path(args.corpus)
-    if not corpus.is_dir():
-        print(f"error: corpus folder {corpus} not found: pass --corpus DIR (a folder of papers)", file=sys.stderr)
-        return 1
-    try:
-        sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else list(QUICK_SIZES if args.quick else DEFAULT_SIZES)
-    except ValueError:
-        print(f"error: --sizes takes passage counts separated by commas, e.g. 10000,100000 (got {args.sizes!r})", file=sys.stderr)
-        return 2
-    questions = load_questions(Path(args.questions))[: QUICK_QUESTIONS if args.quick else None]
-    cfg = RunConfig(quick=args.quick, repeats=args.repeats or (1 if args.quick else 2), noise=args.noise, seed=args.seed,
-                    ann_from=args.ann_from, serve=not args.no_serve, serve_size=args.serve_size)
-    if args.report_from:
-        results = load_results(Path(args.report_from))
-    else:
-        def save(tree: dict[str, Any]) -> None:
-            if args.json:
-                Path(args.json).write_text(json.dumps(tree | {"questions_file": args.questions}, indent=1, default=str))
-
-        results = run_bench(corpus, questions, sizes, cfg, pg=args.pg, keep=args.keep, save=save)
-        results["questions_file"] = str(Path(args.questions).resolve())
-        save(results)
-    out = Path(args.out) if args.out else (None if args.quick else DEFAULT_OUT)
-    if out is not None:
-        from eval.bench_report import write_report
-
-        for path in write_report(results, out):
-            log(f"wrote {path}")
-    print(json.dumps(summary(results)), flush=True)
-    return 0
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--quick", action="store_true",
-                   help=f"under 3 minutes: {QUICK_SIZES[0]:,} synthetic passages from the smallest sample files; "
-                        "prints a JSON summary as the last line, writes no report unless --out is given")
-    p.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="folder of papers to ingest and build synthetic indexes from (default: samples/)")
-    p.add_argument("--out", default=None, help="the Markdown report (full run default: docs/BENCHMARKS.md); chart and raw JSON go to bench/ beside it")
-    p.add_argument("--sizes", default=None, help="synthetic index sizes in passages, comma-separated (default 10000,100000,1000000; --quick 100000)")
-    p.add_argument("--questions", default=str(DEFAULT_QUESTIONS), help="question set (JSON Lines) used as queries")
-    p.add_argument("--repeats", type=int, default=None, help="times each question is asked per measurement (default 2; --quick 1)")
-    p.add_argument("--noise", type=float, default=NOISE, help="sd of the noise added to copied sentence vectors, per dimension")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--ann-from", type=int, default=100_000, help="measure the IVF index from this size up (full run; --quick: where it ships)")
-    p.add_argument("--serve-size", type=int, default=SERVE_SIZE, help=argparse.SUPPRESS)  # tests: a tiny served index
-    p.add_argument("--no-serve", action="store_true", help="skip the serving process (no serving memory figure)")
-    p.add_argument("--pg", metavar="DSN", default=None,
-                   help="also time search through the PostgreSQL index at DSN (postgresql://...; see `committee-qa pg start`)")
-    p.add_argument("--json", default=None, help="also write every figure measured to this JSON file")
-    p.add_argument("--keep", action="store_true", help="keep the temporary work folder")
-    p.add_argument("--report-from", metavar="JSON", default=None,
-                   help="measure nothing: write the report from a results file of an earlier run (--json, docs/bench/results.json)")
-
-
-def register(sub) -> argparse.ArgumentParser:
-    """Add ``bench`` to an argparse subparsers object; ``args.func(args)`` returns the exit code."""
-    p = sub.add_parser("bench", help="measure ingest throughput, query latency at 10k-1M passages, memory and disk",
-                       description=(__doc__ or "").split("\n\n")[0])
-    add_arguments(p)
-    p.set_defaults(func=run)
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m eval.bench", description=(__doc__ or "").split("\n\n")[0])
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,7 @@
 """The parts of ``committee-qa bench`` that run in a fresh process, so their peak memory is
 their own: ingesting the real corpus with the real model, and serving a written index.
 
-    python -m eval.bench_workers ingest|serve SPEC.json RESULT.json
+    python -m eval.bench.workers ingest|serve SPEC.json RESULT.json
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from eval.bench_measure import (
+from eval.bench.measure import (
     cpu_seconds,
     current_rss_mb,
     folder_bytes,
@@ -26,7 +26,7 @@ from eval.bench_measure import (
     reset_peak_rss,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ENCODE_BATCH = 64  # as index.ingest._embed
 
 
@@ -42,7 +42,7 @@ def run_worker(kind: str, spec: dict[str, Any], workdir: Path) -> dict[str, Any]
     spec_path.write_text(json.dumps(spec))
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
-    cmd = [sys.executable, "-m", "eval.bench_workers", kind, str(spec_path), str(result_path)]
+    cmd = [sys.executable, "-m", "eval.bench.workers", kind, str(spec_path), str(result_path)]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=sys.stderr, stderr=sys.stderr)
     if proc.returncode != 0 or not result_path.exists():
         raise WorkerFailed(f"the {kind} worker failed (exit {proc.returncode}); its messages are above")
@@ -79,9 +79,9 @@ def worker_ingest(spec: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     from index.chunk import chunk_paper
-    from index.ingest import find_files, ingest, passage_units
+    from index.folder import current_version, ingest, load_papers, load_passages
+    from index.ingest import find_files, passage_units
     from index.read import read_paper
-    from index.store import current_version, load_papers, load_passages
 
     res: dict[str, Any] = {"load_avg_start": load_avg()}
     embedder = _loaded_model(res)
@@ -151,7 +151,8 @@ def worker_ingest(spec: dict[str, Any]) -> dict[str, Any]:
 def worker_serve(spec: dict[str, Any]) -> dict[str, Any]:
     """Open a written index with the real model and answer questions as the app would,
     each question encoded afresh; this process's peak RSS is the serving footprint."""
-    from qa.retrieve import open_index, search
+    from index.folder import open_index
+    from qa.retrieve import search
 
     res: dict[str, Any] = {"load_avg_start": load_avg()}
     embedder = _loaded_model(res)
@@ -162,7 +163,7 @@ def worker_serve(spec: dict[str, Any]) -> dict[str, Any]:
     res["faiss"] = type(index.faiss_index).__name__
     # Index.embeddings reads FAISS's vectors in place (index.store.unit_vectors): one copy.
     res["arrays_mb"] = {"faiss_vectors": round(index.faiss_index.ntotal * index.faiss_index.d * 4 / 2**20, 1),
-                        "units": round(index.units.nbytes / 2**20, 1)}
+                        "units": round(index.unit_table.nbytes / 2**20, 1)}
     for q in ("Which committee approved the budget?", "Who chairs the board?", "What was decided in March?"):
         search(index, q, k=10)  # warm-up, not among the timed questions
     times = []

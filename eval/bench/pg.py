@@ -1,10 +1,10 @@
 """Query latency of the PostgreSQL + pgvector store at 100k and 1M passages.
 
-    python -m eval.bench_pg --index data/index --dsn postgresql://committee_qa@127.0.0.1:PORT/committee_qa \\
+    python -m eval.bench.pg --index data/index --dsn postgresql://committee_qa@127.0.0.1:PORT/committee_qa \\
         [--sizes 100000,1000000] [--questions eval/questions/sefton-dev.jsonl] [--out docs/bench/pg.json]
 
 The passages are synthetic, made exactly as ``committee-qa bench`` makes its embedded-store
-indexes (eval.bench_synth: real sentence units of the ``--index`` corpus recombined, each
+indexes (eval.bench.synth: real sentence units of the ``--index`` corpus recombined, each
 unit's vector a perturbed copy of its real one; two units a passage from 500k up), so the
 two stores are timed on alike data. Each size gets its own database (``bench_<size>``,
 dropped and created in the server of ``--dsn``), loaded by COPY in chunks with the HNSW and
@@ -27,11 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from eval.bench_measure import log, round_robin
-from eval.bench_synth import NOISE, Material, build_synthetic
+from eval.bench.measure import log, round_robin
+from eval.bench.synth import NOISE, TWO_UNITS_FROM, Material, build_synthetic
 
 CHUNK = 100_000  # passages generated and copied at a time (memory stays near 0.5 GB)
-TWO_UNITS_FROM = 500_000  # as eval.bench: from here a synthetic passage holds two units
 RETRIEVERS = ("bm25", "dense", "hybrid", "rerank")
 RECALL_QUESTIONS = 10  # exact scans at 1M take seconds each
 
@@ -44,7 +43,7 @@ def _database_dsn(dsn: str, name: str) -> str:
 
 def fresh_database(dsn: str, name: str) -> str:
     """Drop and create ``name`` in the server of ``dsn``; returns its DSN."""
-    from index.pgwrite import connect
+    from index.postgres import connect
 
     with connect(dsn, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -55,9 +54,9 @@ def fresh_database(dsn: str, name: str) -> str:
 def load(dsn: str, folder_index: Path, size: int, *, seed: int = 0, model: str = "all-MiniLM-L6-v2") -> dict[str, Any]:
     """Fill the empty database at ``dsn`` with ``size`` synthetic passages made from the
     folder index's corpus; returns what it took."""
+    from index.folder import current_version, load_embeddings, load_papers, load_passages
     from index.ingest import embed_key
-    from index.pgwrite import connect, ensure_schema, write_passages, write_units
-    from index.store import current_version, load_embeddings, load_papers, load_passages
+    from index.postgres import connect, ensure_schema, write_passages, write_units
 
     version = current_version(folder_index)
     material = Material.from_passages(load_passages(version), load_embeddings(version))
@@ -94,7 +93,7 @@ def load(dsn: str, folder_index: Path, size: int, *, seed: int = 0, model: str =
                     by_source.setdefault(p.source, []).append(i)
                 for source, rows in by_source.items():
                     pids[rows] = write_passages(cur, paper_ids[source], [passages[i] for i in rows])
-                units = index.units
+                units = index.unit_table
                 write_units(cur, pids[units[:, 0]], units[:, 1], units[:, 2], list(keys[syn.source_units]),
                             index.embeddings)
             seconds["copy"] += time.perf_counter() - t
@@ -124,9 +123,9 @@ def load(dsn: str, folder_index: Path, size: int, *, seed: int = 0, model: str =
 
 
 def _index_sql(dim: int) -> list[tuple[str, str]]:
-    """The schema's own HNSW and GIN definitions (index.pgwrite.schema_sql), and the
+    """The schema's own HNSW and GIN definitions (index.postgres.schema_sql), and the
     full-text statistics the ingest keeps per paper, computed once."""
-    from index.pgwrite import schema_sql
+    from index.postgres import schema_sql
 
     wanted = {"passages_tsv": "gin_build", "units_hnsw": "hnsw_build"}
     out = [(wanted[name], sql) for sql in schema_sql(dim) for name in wanted if f"INDEX {name} " in sql]
@@ -137,31 +136,32 @@ def _index_sql(dim: int) -> list[tuple[str, str]]:
 
 
 def _database_bytes(dsn: str) -> int:
-    from index.pgwrite import connect
+    from index.postgres import connect
 
     with connect(dsn, autocommit=True) as conn:
         return int(conn.execute("SELECT pg_database_size(current_database())").fetchone()[0])
 
 
 def measure(dsn: str, questions: list[str], embedder, *, repeats: int = 2) -> dict[str, Any]:
-    """p50/p95 of each retriever, and of the default (rerank) with a date filter, through PgIndex.search."""
+    """p50/p95 of each retriever, and of the default (rerank) with a date filter, through qa.retrieve.search."""
     from index.model import Filters
-    from qa.pgstore import open_pg
-    from qa.query import understand
+    from index.postgres import open_pg
+    from qa.retrieve import Question, search
 
     with open_pg(dsn, embedder) as idx:
         for q in questions:  # question vectors now, so the model is not timed
-            idx.question_vector(understand(q, idx.acronyms, idx.committees).expanded)
+            Question(idx, q).vector  # noqa: B018
         dates = [r[0] for r in idx.conn.execute(
             "SELECT DISTINCT coalesce(meeting_date, pack_date) FROM passages WHERE coalesce(meeting_date, pack_date)"
             " IS NOT NULL ORDER BY 1").fetchall()]
-        fns = {r: (lambda q, r=r: idx.search(q, k=10, retriever=r)) for r in RETRIEVERS}
+        fns = {r: (lambda q, r=r: search(idx, q, k=10, retriever=r)) for r in RETRIEVERS}
         if dates:
             # The later half of the meetings: a filter that admits a large share of the index.
             since = Filters(date_from=dates[len(dates) // 2].isoformat())
-            fns["rerank+date"] = lambda q: idx.search(q, k=10, filters=since)
+            fns["rerank+date"] = lambda q: search(idx, q, k=10, filters=since)
         timed, errors = round_robin(fns, questions, repeats)
-        plan = idx.explain(questions[0], k=10)
+        asked = Question(idx, questions[0])
+        plan = idx.explain(asked.query.expanded, asked.vector)
         recall = dense_recall(idx, questions[:RECALL_QUESTIONS])
     return {"latency": timed, "errors": errors, "hybrid_plan": plan, "hnsw_vs_exact": recall}
 
@@ -170,14 +170,15 @@ def dense_recall(idx, questions: list[str]) -> dict[str, float]:
     """The HNSW dense search against an exact scan (every unit scored): the share of the
     exact top-10 passages it finds, and how much lower its top-10 cosines are on average
     (synthetic copies of one sentence are near-ties, so the share alone undersells it)."""
-    from eval.bench_synth import recall
+    from eval.bench.synth import recall
+    from qa.retrieve import search
 
     found, truth, gaps = [], [], []
     for q in questions:
-        walked = idx.search(q, k=10, retriever="dense")
+        walked = search(idx, q, k=10, retriever="dense")
         idx.conn.execute("SET enable_indexscan = off")
         try:
-            exact = idx.search(q, k=10, retriever="dense")
+            exact = search(idx, q, k=10, retriever="dense")
         finally:
             idx.conn.execute("SET enable_indexscan = on")
         found.append([h.passage.id for h in walked])
@@ -187,10 +188,10 @@ def dense_recall(idx, questions: list[str]) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from eval.bench import load_questions
+    from eval.questionset import question_texts
     from index.embed import SentenceTransformerEmbedder
 
-    p = argparse.ArgumentParser(prog="python -m eval.bench_pg", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m eval.bench.pg", description=__doc__.split("\n\n")[0])
     p.add_argument("--index", required=True, type=Path, help="a folder index whose corpus the passages are made from")
     p.add_argument("--dsn", required=True, help="any database of the server to load into (`committee-qa pg start`)")
     p.add_argument("--sizes", default="100000,1000000")
@@ -200,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reuse", action="store_true", help="time the databases a --keep run left, without loading")
     p.add_argument("--out", type=Path, help="also write the JSON here")
     args = p.parse_args(argv)
-    questions = load_questions(args.questions)
+    questions = question_texts(args.questions)
     embedder = SentenceTransformerEmbedder()
     results: dict[str, Any] = {"questions": str(args.questions), "n_questions": len(questions), "sizes": {}}
     for size in (int(s) for s in args.sizes.split(",")):
@@ -219,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps(results, indent=1))
         if not (args.keep or args.reuse):
-            from index.pgwrite import connect
+            from index.postgres import connect
 
             with connect(args.dsn, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
