@@ -19,20 +19,10 @@ Record = dict[str, Any]
 
 
 def load_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    """Objects of a JSON Lines file; blank lines skipped, errors name the line."""
-    out = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{lineno}: not JSON: {e}") from e
-            if not isinstance(obj, dict) or "id" not in obj:
-                raise ValueError(f"{path}:{lineno}: expected an object with an 'id'")
-            out.append(obj)
-    return out
+    """Objects of a JSON Lines file, each with an id; blank lines skipped, errors name the line."""
+    from qa.render import jsonl_objects
+
+    return [obj for _, obj in jsonl_objects(path, "id")]
 
 
 def load_run(path: str | Path) -> dict[str, dict[str, Any]]:

@@ -55,19 +55,14 @@ def _filters(args):
 
 def read_questions(path: str) -> Iterator[dict]:
     """Question-set lines ({"id", "question", ...}); a bad line is an error naming its number."""
-    handle = sys.stdin if path == "-" else open(path, encoding="utf-8")
-    with handle:
-        for n, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                q = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise CliError(f"{path}, line {n}: not valid JSON ({err.msg})") from err
-            if not isinstance(q, dict) or "question" not in q:
-                raise CliError(f'{path}, line {n}: expected an object with "id" and "question"')
+    from qa.render import jsonl_objects
+
+    try:
+        for n, q in jsonl_objects(path, "question"):
             q.setdefault("id", str(n))
             yield q
+    except ValueError as err:
+        raise CliError(str(err)) from None
 
 
 def _print_jsonl(obj: dict) -> None:

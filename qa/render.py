@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from datetime import date
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterator
 
 from index.model import Answer, Citation, Hit, Location, Passage, Quote
 
@@ -172,3 +175,20 @@ def answer_text(answer: Answer) -> str:
             lines.append(f"     also in: {citation_line(other)}")
         lines.append("")
     return "\n".join(lines).rstrip()
+
+
+def jsonl_objects(path: str | Path, needs: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) of a JSON Lines file ("-": standard input); blank lines
+    skipped; a line that is not a JSON object holding ``needs`` is a ValueError naming it."""
+    handle = sys.stdin if str(path) == "-" else open(path, encoding="utf-8")
+    with handle:
+        for n, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path}:{n}: not JSON ({err.msg})") from err
+            if not isinstance(obj, dict) or needs not in obj:
+                raise ValueError(f"{path}:{n}: expected an object with an '{needs}'")
+            yield n, obj
