@@ -13,8 +13,8 @@ PACKAGES = ("index", "qa", "eval")
 
 
 def modules() -> dict[str, Path]:
-    out = {path.stem if path.parent == REPO else f"{path.parent.name}.{path.stem}": path
-           for pkg in PACKAGES for path in sorted((REPO / pkg).glob("*.py")) if path.stem != "__init__"}
+    out = {".".join(path.relative_to(REPO).with_suffix("").parts): path
+           for pkg in PACKAGES for path in sorted((REPO / pkg).rglob("*.py")) if path.stem not in ("__init__", "__main__")}
     out["app"] = REPO / "app.py"
     return out
 
