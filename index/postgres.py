@@ -47,7 +47,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -810,13 +810,6 @@ def _grouped_units(rows: list[tuple]) -> dict[Any, Units]:
     return {key: Units(tuple(spans[key]), np.stack(vectors[key])) for key in spans}
 
 
-class PaperLookup:
-    """Papers by source, read when asked for; the last few are kept."""
-
-    def __init__(self, fetch: Callable[[str], Paper | None], keep: int = 64) -> None:
-        self.get = lru_cache(maxsize=keep)(fetch)
-
-
 @dataclass
 class PgIndex:
     """An open connection to a committee-qa index in PostgreSQL (index.store.Store). Safe to
@@ -838,7 +831,7 @@ class PgIndex:
         self._dfs: dict[str, tuple[int, int]] = {}
         self._admitted: dict[Filters, int] = {}  # passages each recent filter admits (capped)
         self._units_seen: dict[str, Units] = {}  # by passage id
-        self._papers = PaperLookup(self._read_paper)
+        self._papers = lru_cache(maxsize=64)(self._read_paper)  # the last few papers cited
         self.last_sql: str = ""
 
     @property
@@ -944,8 +937,7 @@ class PgIndex:
         return known
 
     def version(self) -> str:
-        when = self._execute("SELECT max(ingested_at) FROM papers")[0][0]
-        return when.isoformat() if when else ""
+        return _as_version(self._execute(LAST_INGEST)[0][0])
 
     def catalogue(self) -> Catalogue:
         rows = self._execute(
@@ -970,7 +962,7 @@ class PgIndex:
 
     def paper(self, source: str) -> Paper | None:
         """A paper's text and layout, fetched on demand rather than loaded whole."""
-        return self._papers.get(source)
+        return self._papers(source)
 
     def _read_paper(self, source: str) -> Paper | None:
         cols = ["source", "doc", "format", "text", "content_hash", "kind", "committee", "meeting_date",
@@ -1145,5 +1137,11 @@ def version_of(location: str) -> str:
 
 
 def _last_ingest(conn) -> str:
-    when = conn.execute("SELECT max(ingested_at) FROM papers").fetchone()[0]
+    return _as_version(conn.execute(LAST_INGEST).fetchone()[0])
+
+
+LAST_INGEST = "SELECT max(ingested_at) FROM papers"
+
+
+def _as_version(when) -> str:
     return when.isoformat() if when else ""

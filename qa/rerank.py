@@ -32,8 +32,11 @@ from qa.settings import RERANK_WEIGHTS
 NUMBER = re.compile(r"\b\d[\d,.]*%?|£\s?\d[\d,.]*(?:m|bn|k)?\b")
 
 
+DEFAULT_WEIGHTS = dict(RERANK_WEIGHTS)
+
+
 def rerank_score(features: dict[str, float], weights: dict[str, float] | None = None) -> float:
-    weights = weights or dict(RERANK_WEIGHTS)
+    weights = weights or DEFAULT_WEIGHTS
     return round(sum(weights[name] * value for name, value in features.items()), 6)
 
 
