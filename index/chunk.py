@@ -58,7 +58,7 @@ def _is_heading(line: str, next_line: str) -> bool:
     return False
 
 
-def _blocks(text: str) -> list[Block]:
+def blocks(text: str) -> list[Block]:
     """Paragraphs, headings, minute headings and table rows, with offsets into ``text``."""
     lines: list[tuple[int, int]] = []
     pos = 0
@@ -121,7 +121,7 @@ def _sentence_cuts(text: str, start: int, end: int, target: int) -> list[tuple[i
     return [(s, e) for s, e in pieces if text[s:e].strip()]
 
 
-def _span_value(spans: tuple[Span, ...], offset: int) -> Span | None:
+def span_at(spans: tuple[Span, ...], offset: int) -> Span | None:
     starts = [s.start for s in spans]
     i = bisect_right(starts, offset) - 1
     if i >= 0 and spans[i].start <= offset < max(spans[i].end, spans[i].start + 1):
@@ -136,7 +136,7 @@ def content_hash(text: str) -> str:
 
 def chunk_paper(paper: Paper) -> list[Passage]:
     text = paper.text
-    blocks = _blocks(text)
+    found = blocks(text)
     # Where a passage may not run on: agenda items, sets of minutes, page headers of tables.
     hard_breaks = {s.start for s in paper.items} | {s.start for s in paper.records}
     pieces: list[tuple[int, int, str | None, str, bool]] = []  # start, end, section, context, table
@@ -160,7 +160,7 @@ def chunk_paper(paper: Paper) -> list[Passage]:
             pieces.append((start, end, group_section, context, is_table))
         group = []
 
-    for block in blocks:
+    for block in found:
         line = text[block.start : block.end]
         crosses = any(group and group[0].start < b <= block.start for b in hard_breaks)
         words_so_far = sum(b.words for b in group)
@@ -199,9 +199,9 @@ def chunk_paper(paper: Paper) -> list[Passage]:
             continue
         body = text[start:end]
         first, last = _page_span(paper, start, end)
-        item = _span_value(paper.items, start)
-        record = _span_value(paper.records, start)
-        header = _span_value(paper.headers, start)
+        item = span_at(paper.items, start)
+        record = span_at(paper.records, start)
+        header = span_at(paper.headers, start)
         if header and header.value and header.value not in context:
             context = (context + " " + header.value).strip()
         passages.append(

@@ -207,12 +207,14 @@ class Filters:
             return None
         return Filters(committees=committees, date_from=date_from, date_to=date_to, kinds=kinds, docs=docs)
 
-    def admits(self, passage: Passage) -> bool:
+    def admits(self, passage: Passage | Citation) -> bool:
+        """Whether a passage, or the words a citation points at, pass these filters (a
+        citation has no kind of paper: only a passage is held to ``kinds``)."""
         if self.committees and not any(
             c.lower() in (passage.committee or "").lower() for c in self.committees
         ):
             return False
-        if self.kinds and passage.kind not in self.kinds:
+        if self.kinds and getattr(passage, "kind", None) not in self.kinds:
             return False
         if self.docs and passage.doc not in self.docs and passage.source not in self.docs:
             return False

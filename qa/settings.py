@@ -60,9 +60,29 @@ class AnswerSettings:
 
 
 @dataclass(frozen=True)
+class DecisionSettings:
+    """How qa.decisions judges a decision on topic: a weighted sum of the topic's words found
+    (IDF-weighted share) in the decision's heading, its words and the narrative before it,
+    and the closest sentence in meaning; kept when it reaches ``threshold``. Chosen on the
+    odd-numbered topics of eval/questions/decisions (python -m eval.decisions --split dev)."""
+
+    heading_weight: float = 0.25
+    words_weight: float = 0.5
+    context_weight: float = 0.0
+    similarity_weight: float = 1.0
+    threshold: float = 0.9
+    # …and within this share of the best decision's score: topics differ in how many of
+    # their words the papers use, so a fixed bar alone keeps too much or too little.
+    relative: float = 0.8
+    dense_candidates: int = 400  # passages of the decisions' papers read for sentence similarity
+    nearest: int = 3  # passages shown, labelled as nearest matches, when no decision is on topic
+
+
+@dataclass(frozen=True)
 class Settings:
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
+    decisions: DecisionSettings = field(default_factory=DecisionSettings)
 
 
 DEFAULTS = Settings()
@@ -74,8 +94,8 @@ def load_settings_json(text: str, base: Settings = DEFAULTS) -> Settings:
     data = json.loads(text)
     out = base
     for part, values in data.items():
-        if part not in ("retrieval", "answer"):
-            raise ValueError(f"unknown settings section {part!r}; choose retrieval or answer")
+        if part not in ("retrieval", "answer", "decisions"):
+            raise ValueError(f"unknown settings section {part!r}; choose retrieval, answer or decisions")
         current = getattr(out, part)
         valid = {f.name for f in fields(current)}
         unknown = sorted(set(values) - valid)
