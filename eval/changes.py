@@ -66,7 +66,7 @@ def normalised(text: str) -> tuple[str, list[int]]:
     characters the offset it came from.
 
     >>> normalised("A  ’b’\\n c")
-    ("a 'b' c", [0, 1, 3, 4, 5, 6, 9])
+    ("a 'b' c", [0, 2, 3, 4, 5, 7, 8])
     """
     out, where, space = [], [], False
     for k, ch in enumerate(text):

@@ -178,7 +178,7 @@ class Token:
     figure: bool
 
 
-_TOKEN = re.compile(r"[£$€]?\d[\d,.]*\d(?:%|m|bn|k)?|[£$€]?\d%?|\w+(?:['’]\w+)*|[^\w\s]")
+_TOKEN = re.compile(r"</?[a-zA-Z]+>|[£$€]?\d[\d,.]*\d(?:%|m|bn|k)?|[£$€]?\d%?|\w+(?:['’]\w+)*|[^\w\s]")
 _MONTHS = ("january february march april may june july august september october november december "
            "jan feb mar apr jun jul aug sep sept oct nov dec").split()
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
@@ -572,7 +572,10 @@ def _pair_rewrites(uo: list[Unit], un: list[Unit], os_: list[int], ns: list[int]
 
 
 def _words_differ(a: str, b: str) -> bool:
-    return [fold(t.text) for t in tokens(a) if t.text[0].isalnum()] != [fold(t.text) for t in tokens(b) if t.text[0].isalnum()]
+    def said(text: str) -> list[str]:
+        return [fold(t.text) for t in tokens(text) if t.text[0].isalnum() or t.figure]
+
+    return said(a) != said(b)
 
 
 def _near(us: list[Unit], k: int) -> Counter:
@@ -644,9 +647,26 @@ def pair_titles(older: Sequence[Piece], newer: Sequence[Piece], threshold: float
 
 
 def agenda_rows(paper: Paper) -> tuple[ItemRow, ...]:
-    if paper.agenda:
-        return tuple(ItemRow(a.number, a.title, paper.source, a.first_page, False) for a in paper.agenda)
-    return tuple(ItemRow(s.value, s.label or "", paper.source, cite(paper, s.start, s.end).page, False) for s in paper.items)
+    """The paper's agenda (or, for minutes, the items it records); a title is its first line."""
+    rows = ([(a.number, a.title, a.first_page) for a in paper.agenda] if paper.agenda else
+            [(s.value, s.label or "", cite(paper, s.start, s.end).page) for s in paper.items])
+    out = []
+    for number, title, page in rows:
+        title = next((line.strip() for line in title.splitlines() if line.strip()), "")
+        if title:
+            out.append(ItemRow(number, title, paper.source, page, False))
+    return tuple(out)
+
+
+_AGENDA_FIRST = {"agenda": 0, "agenda_pack": 1, "minutes": 2}
+
+
+def agenda_of(papers: Sequence[Paper]) -> tuple[ItemRow, ...]:
+    """The meeting's agenda from one paper: the agenda itself before a pack, a pack before
+    the minutes, then the longest (every report repeats part of it)."""
+    ranked = sorted((p for p in papers if agenda_rows(p)),
+                    key=lambda p: (_AGENDA_FIRST.get(p.kind, 3), -len(agenda_rows(p)), p.source))
+    return agenda_rows(ranked[0]) if ranked else ()
 
 
 def since_last(store: Store, committee: str, meeting: str | None = None) -> Changes:
@@ -671,12 +691,8 @@ def since_last(store: Store, committee: str, meeting: str | None = None) -> Chan
     new_pieces = [x for p in latest if papers[p.source] for x in pieces(papers[p.source], p)]
     old_titles = [title_words(x.title) for x in old_pieces] + [title_words(r.title) for p in before if papers[p.source]
                                                                 for r in agenda_rows(papers[p.source])]
-    rows = []
-    for p in latest:
-        if papers[p.source]:
-            for r in agenda_rows(papers[p.source]):
-                new = not any(dice(title_words(r.title), t) >= TITLE_SIMILARITY for t in old_titles)
-                rows.append(replace(r, new=new))
+    rows = [replace(r, new=not any(dice(title_words(r.title), t) >= TITLE_SIMILARITY for t in old_titles))
+            for r in agenda_of([papers[p.source] for p in latest if papers[p.source]])]
     recurring = []
     for a, b, sim in pair_titles(old_pieces, new_pieces):
         found = compare(papers[a.source], papers[b.source], older_region=(a.start, a.end), newer_region=(b.start, b.end))
