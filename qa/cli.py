@@ -247,6 +247,36 @@ def cmd_chat(args) -> int:
     return EXIT_OK
 
 
+def cmd_changes(args) -> int:
+    """What changed since a committee's last meeting, or between two papers (--older/--newer)."""
+    from index.engines import open_store
+    from qa.changes import compare, find_paper, since_last
+    from qa.render import changed_json, changed_text, changes_json, changes_text
+
+    # Comparing reads the papers only: no embedding model to load.
+    store = open_store(args.store or args.index)
+    if args.older or args.newer:
+        if not (args.older and args.newer) or args.committee:
+            raise CliError("compare two papers with both --older SOURCE and --newer SOURCE (and no committee)", EXIT_USAGE)
+        catalogue = store.catalogue()
+        older, newer = (store.paper(find_paper(catalogue, name).source) for name in (args.older, args.newer))
+        found = compare(older, newer)
+        if args.json:
+            _print_jsonl({"older": older.source, "newer": newer.source, "changes": [changed_json(c) for c in found]})
+        else:
+            print(f"{older.source} → {newer.source}\n")
+            print(changed_text(found))
+        return EXIT_OK
+    if not args.committee:
+        raise CliError("give a committee (e.g. committee-qa changes Cabinet), or --older and --newer papers", EXIT_USAGE)
+    result = since_last(store, args.committee, args.meeting)
+    if args.json:
+        _print_jsonl(changes_json(result))
+    else:
+        print(changes_text(result))
+    return EXIT_OK
+
+
 def cmd_pg_start(args) -> int:
     from index.pgserver import start_server
 
@@ -361,6 +391,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chat", help="an interactive conversation with the papers")
     query_args(p)
     p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("changes", help="what changed since a committee's last meeting, or between two papers")
+    p.add_argument("committee", nargs="?", help="the committee (any case, or a unique part of its name)")
+    p.add_argument("--meeting", metavar="YYYY-MM-DD", help="this meeting rather than the latest")
+    p.add_argument("--older", metavar="SOURCE", help="compare this paper (source, doc name or a unique part) ...")
+    p.add_argument("--newer", metavar="SOURCE", help="... with this one")
+    p.add_argument("--index", default=os.environ.get("COMMITTEE_QA_INDEX", "data/index"))
+    p.add_argument("--store", metavar="URL", help="a postgresql:// index instead of the --index folder")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_changes)
 
     pg = sub.add_parser("pg", help="start/stop a local PostgreSQL + pgvector server for --store")
     cmds = pg.add_subparsers(dest="pg_command", required=True)

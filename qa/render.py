@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from datetime import date
@@ -192,3 +193,87 @@ def jsonl_objects(path: str | Path, needs: str) -> Iterator[tuple[int, dict[str,
             if not isinstance(obj, dict) or needs not in obj:
                 raise ValueError(f"{path}:{n}: expected an object with an '{needs}'")
             yield n, obj
+
+
+# --- what changed (qa.changes) ---------------------------------------------------------
+
+
+def marked(text: str, marks, open_: str = "[[", close: str = "]]") -> str:
+    """``text`` with each marked (start, end) span bracketed; whitespace collapsed for print.
+
+    >>> marked("with 894  young", ((5, 8),))
+    'with [[894]] young'
+    """
+    out, pos = [], 0
+    for s, e in marks:
+        out += [text[pos:s], open_, text[s:e], close]
+        pos = e
+    out.append(text[pos:])
+    return " ".join("".join(out).split())
+
+
+def side_json(side, marks) -> dict[str, Any] | None:
+    if side is None:
+        return None
+    return {"text": side.text, "start": side.start, "end": side.end, "marked": [list(m) for m in marks],
+            **citation_json(side.citation)}
+
+
+def changed_json(c) -> dict[str, Any]:
+    """One ChangedPassage: both sides' words, marks (offsets into each side's text) and citations."""
+    return {"kind": c.kind, "figures": list(c.figures), "similarity": c.similarity,
+            "older": side_json(c.older, c.older_marked), "newer": side_json(c.newer, c.newer_marked)}
+
+
+def changed_text(changes) -> str:
+    """Changed passages one after another, older above newer, changed words in [[ ]]."""
+    lines = []
+    for n, c in enumerate(changes, 1):
+        figures = f" ({', '.join(c.figures[:8])})" if c.kind == "figure" else ""
+        lines.append(f"{n}. {c.kind}{figures}")
+        for label, side, marks in (("before", c.older, c.older_marked), ("after ", c.newer, c.newer_marked)):
+            if side is None:
+                lines.append(f"   {label}: (not there)")
+            else:
+                lines.append(f"   {label}: {marked(side.text, marks)}")
+                lines.append(f"           [{citation_line(side.citation)}]")
+        lines.append("")
+    return "\n".join(lines) if lines else "No changed passages."
+
+
+def changes_json(ch) -> dict[str, Any]:
+    """The ``changes --json`` object for a committee's latest meeting (qa.changes.Changes)."""
+    return {
+        "committee": ch.committee,
+        "meeting": ch.meeting,
+        "previous": ch.previous,
+        "new_papers": [{"source": p.source, "doc": p.doc, "kind": p.kind, "title": p.title,
+                        "meeting_date": p.meeting_date, "pages": p.pages} for p in ch.new_papers],
+        "items": [{"number": i.number, "title": i.title, "source": i.source, "page": i.page, "new": i.new}
+                  for i in ch.items],
+        "recurring": [{"older": {"source": r.older.source, "title": r.older.title, "meeting_date": r.older.meeting_date,
+                                 "agenda_item": r.older.agenda_item},
+                       "newer": {"source": r.newer.source, "title": r.newer.title, "meeting_date": r.newer.meeting_date,
+                                 "agenda_item": r.newer.agenda_item},
+                       "title_similarity": r.title_similarity,
+                       "changes": [changed_json(c) for c in r.changes]} for r in ch.recurring],
+        # Filled by qa.decisions, whose records are frozen dataclasses too.
+        "decisions": [dataclasses.asdict(d) if dataclasses.is_dataclass(d) else d for d in ch.decisions],
+    }
+
+
+def changes_text(ch) -> str:
+    meeting, previous = long_date(ch.meeting), long_date(ch.previous)
+    lines = [f"{ch.committee}: meeting of {meeting}" + (f", since {previous}" if previous else " (no earlier meeting in the index)"), ""]
+    lines.append(f"Papers for {meeting} ({len(ch.new_papers)}):")
+    lines += [f"  - {p.title or p.doc}  [{p.kind}, {p.source}]" for p in ch.new_papers] or ["  (none)"]
+    if ch.items:
+        lines += ["", "Agenda:"]
+        lines += [f"  {'NEW ' if i.new else '    '}{i.number or ''}. {i.title}" + (f" (p. {i.page})" if i.page else "")
+                  for i in ch.items]
+    for r in ch.recurring:
+        lines += ["", f"== {r.newer.title} (was: {r.older.title}, {long_date(r.older.meeting_date) or 'undated'})", "",
+                  changed_text(r.changes)]
+    if previous and not ch.recurring:
+        lines += ["", "No recurring report changed."]
+    return "\n".join(lines)
