@@ -267,6 +267,32 @@ class Citation:
         )
 
 
+def _containing(spans, offset: int):
+    return next((s for s in spans if s.start <= offset < s.end), None)
+
+
+def cite(paper: Paper, start: int, end: int, committee: str | None = None) -> Citation:
+    """Where ``paper.text[start:end]`` stands: pages, the meeting it records, the agenda item."""
+    first = _containing(paper.pages, start) or next((p for p in paper.pages if p.start >= start), None)
+    last = _containing(paper.pages, max(start, end - 1)) or first
+    record = _containing(paper.records, start)
+    item = _containing(paper.items, start)
+    meeting = record.value if record else paper.meeting_date
+    return Citation(
+        doc=paper.doc,
+        source=paper.source,
+        committee=committee or paper.committee,
+        meeting_date=meeting,
+        pack_date=paper.meeting_date if paper.meeting_date != meeting else None,
+        agenda_item=item.value if item else None,
+        item_title=item.label if item else None,
+        page=first.first if first else None,
+        page_end=(last.last if last else None),
+        printed_page=first.printed if first else None,
+        printed_page_end=last.printed_last or last.printed if last else None,
+    )
+
+
 @dataclass(frozen=True)
 class Quote:
     """A verbatim span of a paper that answers the question."""

@@ -19,8 +19,9 @@ from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from typing import Literal, Sequence
 
-from index.model import Citation, Paper
+from index.model import Citation, Paper, cite
 from index.store import Catalogue, PaperEntry, Store
+from qa.decisions import Decision, latest_decisions
 
 Span = tuple[int, int]  # offsets into a side's text
 ChangeKind = Literal["figure", "wording", "case", "added", "removed"]
@@ -123,8 +124,9 @@ class Changes:
     new_papers: tuple[PaperEntry, ...]
     items: tuple[ItemRow, ...]
     recurring: tuple[Recurring, ...]
-    # Decisions taken at the previous meeting: filled by qa.decisions (another module), never here.
-    decisions: tuple = ()
+    # The decisions taken at the committee's last meeting on record (its minutes are often
+    # in the next pack), and the proposals put to this one: qa.decisions.
+    decisions: tuple[Decision, ...] = ()
 
 
 # --- committees and meetings ---------------------------------------------------------
@@ -471,32 +473,6 @@ def _merge(spans: list[Span], text: str) -> tuple[Span, ...]:
 # --- citing a side -------------------------------------------------------------------
 
 
-def _containing(spans, offset: int):
-    return next((s for s in spans if s.start <= offset < s.end), None)
-
-
-def cite(paper: Paper, start: int, end: int, committee: str | None = None) -> Citation:
-    """Where ``paper.text[start:end]`` stands: pages, the meeting it records, the agenda item."""
-    first = _containing(paper.pages, start) or next((p for p in paper.pages if p.start >= start), None)
-    last = _containing(paper.pages, max(start, end - 1)) or first
-    record = _containing(paper.records, start)
-    item = _containing(paper.items, start)
-    meeting = record.value if record else paper.meeting_date
-    return Citation(
-        doc=paper.doc,
-        source=paper.source,
-        committee=committee or paper.committee,
-        meeting_date=meeting,
-        pack_date=paper.meeting_date if paper.meeting_date != meeting else None,
-        agenda_item=item.value if item else None,
-        item_title=item.label if item else None,
-        page=first.first if first else None,
-        page_end=(last.last if last else None),
-        printed_page=first.printed if first else None,
-        printed_page_end=last.printed_last or last.printed if last else None,
-    )
-
-
 def side(paper: Paper, unit: Unit) -> Side:
     return Side(paper.text[unit.start:unit.end], cite(paper, unit.start, unit.end), unit.start, unit.end)
 
@@ -699,7 +675,8 @@ def since_last(store: Store, committee: str, meeting: str | None = None) -> Chan
         if found:
             recurring.append(Recurring(a, b, round(sim, 3), found))
     committee_name = max(names, key=len)
-    return Changes(committee_name, meeting, previous, new_papers, tuple(rows), tuple(recurring))
+    return Changes(committee_name, meeting, previous, new_papers, tuple(rows), tuple(recurring),
+                   decisions=latest_decisions(store, names, meeting))
 
 
 def find_paper(catalogue: Catalogue, name: str) -> PaperEntry:

@@ -208,6 +208,20 @@ def cmd_ask(args) -> int:
     return EXIT_OK
 
 
+def cmd_decisions(args) -> int:
+    """Every decision and recommendation on a topic, in meeting order."""
+    from qa.decisions import timeline
+    from qa.render import timeline_json, timeline_text
+
+    filters = Filters(committees=tuple(args.committee or ()), date_from=args.since)
+    result = timeline(_open(args), args.topic, filters=filters, settings=_settings(args))
+    if args.json:
+        _print_jsonl(timeline_json(result))
+    else:
+        print(timeline_text(result))
+    return EXIT_OK
+
+
 def cmd_chat(args) -> int:
     """An interactive conversation: follow-ups and narrowing ("only Cabinet") work."""
     from index.store import NoMatchingPassages
@@ -401,6 +415,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", metavar="URL", help="a postgresql:// index instead of the --index folder")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_changes)
+
+    p = sub.add_parser("decisions", help="every decision and recommendation on a topic, in meeting order")
+    p.add_argument("topic", help='what the decisions are about, e.g. "home to school transport"')
+    p.add_argument("--index", default=os.environ.get("COMMITTEE_QA_INDEX", "data/index"))
+    p.add_argument("--store", metavar="URL", help="a postgresql:// index instead of the --index folder")
+    p.add_argument("--committee", action="append", help="only this committee (repeatable)")
+    p.add_argument("--since", metavar="YYYY-MM-DD", help="only meetings on or after this date")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--model")
+    p.add_argument("--settings", metavar="FILE", help="a JSON file of tuned numbers to override (qa.settings)")
+    p.set_defaults(func=cmd_decisions)
 
     pg = sub.add_parser("pg", help="start/stop a local PostgreSQL + pgvector server for --store")
     cmds = pg.add_subparsers(dest="pg_command", required=True)

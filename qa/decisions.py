@@ -24,8 +24,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from index.chunk import BULLET, Block, blocks, content_hash, span_at, strip_span
-from index.model import Citation, Filters, Hit, Paper
+from index.chunk import BULLET, Block, blocks, content_hash, strip_span
+from index.model import Citation, Filters, Hit, Paper, cite
 from index.store import NoMatchingPassages, Store, remember
 from index.tokens import bm25_tokens
 from qa.retrieve import Question, default_retriever, frequencies_idf, search
@@ -86,32 +86,6 @@ def _example_paper(text: str) -> Paper:
 
     return Paper(source="x.txt", doc="x", format="text", text=text, pages=(PageSpan(0, len(text), 1, 1),),
                  content_hash="0", kind="minutes", committee="Cabinet", meeting_date="2025-01-09")
-
-
-def citation_at(paper: Paper, start: int, end: int) -> Citation:
-    """The citation of ``paper.text[start:end]``: its meeting, agenda item and page(s)."""
-    item = span_at(paper.items, start)
-    record = span_at(paper.records, start)
-    first = last = None
-    for span in paper.pages:
-        if first is None and span.start <= start < span.end + 2:
-            first = span
-        if span.start < end:
-            last = span
-    meeting = record.value if record else paper.meeting_date
-    return Citation(
-        doc=paper.doc,
-        source=paper.source,
-        committee=paper.committee,
-        meeting_date=meeting,
-        pack_date=paper.meeting_date if paper.meeting_date != meeting else None,
-        agenda_item=item.value if item else None,
-        item_title=item.label if item else (paper.title if paper.title and paper.title != paper.doc else None),
-        page=first.first if first else None,
-        page_end=last.last if last else None,
-        printed_page=first.printed if first else None,
-        printed_page_end=last.printed if last else None,
-    )
 
 
 def kind_of(text: str, proposal: bool) -> str:
@@ -243,7 +217,7 @@ def find_decisions(paper: Paper) -> tuple[Decision, ...]:
             Decision(
                 text=words,
                 kind=kind,
-                citation=citation_at(paper, start, end),
+                citation=cite(paper, start, end),
                 source=paper.source,
                 start=start,
                 end=end,
@@ -291,6 +265,17 @@ def store_decisions(store: Store) -> tuple[Decision, ...]:
         return tuple(merge_repeats(found))
 
     return remember(_BY_VERSION, (store.location, store.version()), read, 8)
+
+
+def latest_decisions(store: Store, committees: set[str], meeting: str) -> tuple[Decision, ...]:
+    """What a committee's last meeting on record (on or before ``meeting``) decided, and
+    what was put to ``meeting`` itself (proposals), in the papers' order."""
+    mine = [d for d in store_decisions(store) if d.citation.committee in committees
+            and (d.citation.meeting_date or "") <= meeting]
+    taken = [d.citation.meeting_date for d in mine if d.taken and d.citation.meeting_date]
+    last = max(taken, default=None)
+    return tuple(d for d in mine if (d.taken and d.citation.meeting_date == last)
+                 or (not d.taken and d.citation.meeting_date == meeting))
 
 
 # --- On a topic, as a timeline ----------------------------------------------------------

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
+import re
 import sys
 from datetime import date
 from pathlib import Path
@@ -257,8 +257,7 @@ def changes_json(ch) -> dict[str, Any]:
                                  "agenda_item": r.newer.agenda_item},
                        "title_similarity": r.title_similarity,
                        "changes": [changed_json(c) for c in r.changes]} for r in ch.recurring],
-        # Filled by qa.decisions, whose records are frozen dataclasses too.
-        "decisions": [dataclasses.asdict(d) if dataclasses.is_dataclass(d) else d for d in ch.decisions],
+        "decisions": [decision_json(d) for d in ch.decisions],
     }
 
 
@@ -276,4 +275,66 @@ def changes_text(ch) -> str:
                   changed_text(r.changes)]
     if previous and not ch.recurring:
         lines += ["", "No recurring report changed."]
+    if ch.decisions:
+        lines += ["", "Decisions at the last meeting on record, and proposals to this one:"]
+        lines += [decision_text(d) for d in ch.decisions]
+    return "\n".join(lines)
+
+
+KIND_LABELS = {"resolution": "Resolved", "noted": "Noted", "decision": "Decision", "proposal": "Proposed"}
+
+
+def decision_json(d) -> dict[str, Any]:
+    """A qa.decisions.Decision as JSON: its words, kind, citation and the other places it is printed."""
+    return {
+        "text": d.text,
+        "kind": d.kind,
+        "heading": d.heading,
+        "minute": d.minute,
+        "start": d.start,
+        "end": d.end,
+        "citation": citation_json(d.citation),
+        "also_in": [citation_json(c) for c in d.also_in],
+    }
+
+
+def decision_text(d, marked: tuple[tuple[int, int], ...] = ()) -> str:
+    """A decision for a terminal: kind and citation, then its words (the parts on topic
+    between » «)."""
+    words = d.text
+    for a, b in sorted(marked, reverse=True):
+        words = words[:a] + "»" + words[a:b] + "«" + words[b:]
+    lines = [f"- {KIND_LABELS.get(d.kind, d.kind)}: {citation_line(d.citation)}"]
+    lines += ["    " + p for p in quote_lines(words)]
+    lines += [f"    also in: {citation_line(c)}" for c in d.also_in[:5]]
+    return "\n".join(lines)
+
+
+def quote_lines(text: str) -> list[str]:
+    return [" ".join(par.split()) for par in re.split(r"\n\s*\n", text) if par.strip()]
+
+
+def timeline_json(t) -> dict[str, Any]:
+    """``decisions --json``: a qa.decisions.Timeline."""
+    return {
+        "topic": t.topic,
+        "decisions": [decision_json(e.decision) | {"score": round(e.score, 4), "marked": [list(m) for m in e.marked],
+                                                   "taken_up_by": [citation_json(c) for c in e.taken_up_by]}
+                      for e in t.entries],
+        "nearest": [hit_json(h) for h in t.nearest],
+        "empty": t.empty,
+    }
+
+
+def timeline_text(t) -> str:
+    if t.empty:
+        lines = [f"No decision or recommendation on {t.topic!r} in the indexed papers."]
+        if t.nearest:
+            lines += ["", "Nearest matches (not decisions):"]
+            lines += [f"- {citation_line(h.passage)}\n    {elided(' '.join(h.passage.text.split()))}" for h in t.nearest]
+        return "\n".join(lines)
+    lines = [f"Decisions on {t.topic!r}, in meeting order ({len(t.entries)}):", ""]
+    for e in t.entries:
+        lines.append(decision_text(e.decision, e.marked))
+        lines += [f"    taken up: {citation_line(c)}" for c in e.taken_up_by]
     return "\n".join(lines)

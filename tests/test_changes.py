@@ -121,10 +121,16 @@ def test_an_unknown_or_ambiguous_committee_says_which_names_there_are():
 
 
 class PaperStore:
-    """Just what since_last reads of a Store: the catalogue and the papers."""
+    """Just what since_last reads of a Store: the catalogue and the papers (and, for the
+    decisions it lists, where the index is and which version)."""
+
+    location = "papers-in-memory"
 
     def __init__(self, papers: dict[str, Paper], catalogue: Catalogue) -> None:
         self.papers, self._catalogue = papers, catalogue
+
+    def version(self) -> str:
+        return str(sorted(self.papers))
 
     def catalogue(self) -> Catalogue:
         return self._catalogue
@@ -148,7 +154,7 @@ def test_since_last_pairs_the_recurring_report_and_marks_new_items():
     assert (r.older.source, r.newer.source) == ("dec.pdf", "jan.pdf")
     (c,) = r.changes
     assert c.figures == ("£23.3m", "£19.8m")
-    assert ch.decisions == ()
+    assert ch.decisions == ()  # none of the three papers records or proposes a decision
 
 
 def test_cli_changes_json_round_trip(tmp_path, capsys):
@@ -166,7 +172,10 @@ def test_cli_changes_json_round_trip(tmp_path, capsys):
     assert main(["changes", "county", "--index", index, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert (out["committee"], out["meeting"], out["previous"]) == ("County Council", "2025-01-09", None)
-    assert len(out["new_papers"]) == 2 and out["decisions"] == []
+    assert len(out["new_papers"]) == 2
+    # The meeting's own resolution, and the report's recommendations put to it.
+    kinds = {(d["kind"], d["citation"]["doc"][:12]) for d in out["decisions"]}
+    assert ("resolution", "Printed minu") in kinds and ("proposal", "Devolution W") in kinds
 
     assert main(["changes", "--older", "Devolution White Paper", "--newer", "Printed minutes", "--index", index, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
