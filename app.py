@@ -14,11 +14,13 @@ escaped first (:func:`qa.briefing.escape_markdown`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import re
 import shutil
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -150,30 +152,69 @@ def _database_version(location: str) -> str:
 
 def publish_pdfs(idx: Store, catalogue: Catalogue, folder: Path) -> dict[str, str]:
     """Put the index's stored original PDFs (named by content hash) where Streamlit's static
-    file serving finds them, so a quote can link to its page. Hard links where possible.
-    Returns source → file name for each PDF published."""
+    file serving finds them, so a quote can link to its page, and take down those of papers
+    that have left the index. Hard links where possible. Returns source → file name for each
+    PDF published."""
     if not st.get_option("server.enableStaticServing"):
         return {}
-    published: dict[str, str] = {}
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        for entry in catalogue.papers:
-            original = idx.file_for(entry.source)
-            if original is None or original.suffix.lower() != ".pdf":
-                continue  # a text export, or a paper whose file the index cannot reach
-            target = folder / f"{entry.content_hash}.pdf"
-            if not target.exists():
-                part = target.with_name(target.name + ".part")
-                part.unlink(missing_ok=True)
-                try:
-                    os.link(original, part)
-                except OSError:
-                    shutil.copyfile(original, part)
-                os.replace(part, target)
-            published[entry.source] = target.name
     except OSError:
-        pass  # fewer links to PDFs then; the text of every page is still shown
+        return {}  # no links to PDFs then; the text of every page is still shown
+    published: dict[str, str] = {}
+    for entry in catalogue.papers:
+        original = idx.file_for(entry.source)
+        if original is None or original.suffix.lower() != ".pdf":
+            continue  # a text export, or a paper whose file the index cannot reach
+        target = folder / f"{entry.content_hash}.pdf"
+        if publish_file(original, target):
+            published[entry.source] = target.name
+    prune_papers(folder, keep={f"{entry.content_hash}.pdf" for entry in catalogue.papers})
     return published
+
+
+def publish_file(original: Path, target: Path) -> bool:
+    """``original`` at ``target`` (a hard link, else a copy), renamed into place whole.
+    True if ``target`` is there."""
+    if target.exists():
+        return True
+    # A part file of its own: two sessions publishing at once must not replace each other's.
+    part = target.with_name(f".{target.name}.{os.getpid()}-{threading.get_ident()}.part")
+    try:
+        part.unlink(missing_ok=True)
+        try:
+            os.link(original, part)
+        except OSError:
+            shutil.copyfile(original, part)
+        os.replace(part, target)
+    except OSError:
+        return False
+    finally:
+        # Renaming a hard link over another link to the same file leaves both (rename(2)).
+        with contextlib.suppress(OSError):
+            part.unlink(missing_ok=True)
+    return True
+
+
+PUBLISHED_PDF = re.compile(r"[0-9a-f]{64}\.pdf")  # the names publish_pdfs gives; nothing else is ours
+
+
+def prune_papers(folder: Path, keep: set[str]) -> list[str]:
+    """Remove the published PDFs in ``folder`` whose names are not in ``keep``; files with
+    other names are never touched. Returns the names removed."""
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    removed = []
+    for name in names:
+        if PUBLISHED_PDF.fullmatch(name) and name not in keep:
+            try:
+                (folder / name).unlink()
+            except OSError:
+                continue  # removed by another session meanwhile, or not ours to remove
+            removed.append(name)
+    return removed
 
 
 def pdf_link(lib: Library, source: str, page: int | None = None) -> str | None:

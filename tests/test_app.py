@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
 import shutil
 import sys
@@ -224,6 +225,80 @@ def test_quote_from_a_pdf_links_to_its_page(at: AppTest) -> None:
     assert f"[Open the PDF at this page :material/open_in_new:](app/static/papers/{digest}.pdf#page={page})" in links
     # The link works: the stored original is where Streamlit serves app/static/ from.
     assert (REPO / "static" / "papers" / f"{digest}.pdf").read_bytes() == KENT_MINUTES.read_bytes()
+
+
+class _Files:
+    """A store that only has original files: what publish_pdfs asks of one."""
+
+    def __init__(self, files: dict[str, Path]) -> None:
+        self.files = files
+
+    def file_for(self, source: str) -> Path | None:
+        return self.files.get(source)
+
+
+def _catalogue(*papers: tuple[str, str]):
+    from index.store import Catalogue, PaperEntry
+
+    entries = tuple(PaperEntry(source, Path(source).stem, digest, "minutes", None, None, None, 1, 1) for source, digest in papers)
+    return Catalogue(papers=entries, created=None, model=MODEL, kinds=("minutes",), dates=())
+
+
+CURRENT, NEW, STALE, TEXT = "a" * 64, "b" * 64, "c" * 64, "d" * 64
+
+
+def test_publishing_takes_down_papers_that_left_the_index(tmp_path: Path) -> None:
+    folder, originals = tmp_path / "papers", tmp_path / "originals"
+    folder.mkdir()
+    originals.mkdir()
+    for name in ("current.pdf", "new.pdf", "notes.txt"):
+        (originals / name).write_bytes(f"%PDF-1.7 {name}".encode())
+    (folder / f"{CURRENT}.pdf").write_bytes(b"%PDF-1.7 current.pdf")  # published before
+    (folder / f"{STALE}.pdf").write_bytes(b"%PDF-1.7 a paper no longer in the index")
+    foreign = ["README.pdf", "notes.txt", f"{STALE.upper()}.pdf", f"{STALE[:63]}.pdf", f"{STALE}.pdf.part", f"{STALE}.PDF"]
+    for name in foreign:
+        (folder / name).write_text("not ours")
+    (folder / f"{'e' * 64}.pdf").mkdir()  # looks like ours, but a folder: left alone
+
+    store = _Files({"current.pdf": originals / "current.pdf", "new.pdf": originals / "new.pdf", "notes.txt": originals / "notes.txt"})
+    catalogue = _catalogue(("current.pdf", CURRENT), ("new.pdf", NEW), ("notes.txt", TEXT), ("gone.pdf", "f" * 64))
+    assert app.publish_pdfs(store, catalogue, folder) == {"current.pdf": f"{CURRENT}.pdf", "new.pdf": f"{NEW}.pdf"}
+    assert sorted(os.listdir(folder)) == sorted([f"{CURRENT}.pdf", f"{NEW}.pdf", f"{'e' * 64}.pdf", *foreign])
+    assert (folder / f"{NEW}.pdf").read_bytes() == b"%PDF-1.7 new.pdf"
+
+
+def test_pruning_tolerates_a_file_another_session_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    (folder / f"{STALE}.pdf").write_text("stale")
+    real = os.listdir
+    # The other session lists the same stale files and removes one first.
+    monkeypatch.setattr(app.os, "listdir", lambda path: [*real(path), f"{NEW}.pdf"])
+    assert app.prune_papers(folder, keep={f"{CURRENT}.pdf"}) == [f"{STALE}.pdf"]
+    assert real(folder) == []
+
+
+def test_sessions_publishing_at_once_all_get_every_pdf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    link = os.link
+
+    def slow_link(*args) -> None:  # the sessions' steps interleave, as on a busy server
+        time.sleep(0.002)
+        link(*args)
+
+    monkeypatch.setattr(app.os, "link", slow_link)
+
+    folder, original = tmp_path / "papers", tmp_path / "minutes.pdf"
+    original.write_bytes(b"%PDF-1.7 minutes")
+    digests = [hashlib.sha256(str(n).encode()).hexdigest() for n in range(20)]
+    store = _Files({f"{d}.pdf": original for d in digests})
+    catalogue = _catalogue(*((f"{d}.pdf", d) for d in digests))
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: app.publish_pdfs(store, catalogue, folder), range(16)))
+    assert all(r == {f"{d}.pdf": f"{d}.pdf" for d in digests} for r in results)
+    assert sorted(os.listdir(folder)) == sorted(f"{d}.pdf" for d in digests)  # no part files left
 
 
 # --- paper text is text ----------------------------------------------------------------------
