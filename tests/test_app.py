@@ -397,6 +397,61 @@ def test_briefing_collect_order_note_and_export(at: AppTest, monkeypatch: pytest
     assert [i.id for i in at.session_state.briefing.items] == [items[0].id]
 
 
+def test_briefing_saved_listed_reopened_and_deleted(app_index: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    shutil.copytree(app_index, index, symlinks=True)  # the shelf is in the index's folder
+    at = open_app(monkeypatch, index, tmp_path / "uploads")
+    ask(at, IMPROVEMENT_BOARD)
+    at.button(key="add-0-0").click().run()
+    view(at, "Briefing")
+    assert "No saved briefings yet." in [c.value for c in at.caption]
+    item = at.session_state.briefing.items[0]
+    # Typed and saved in one go: the title's and the note's callbacks run before Save's.
+    at.text_input(key="briefing-title").input("Children's services <draft>")
+    at.text_area(key=f"note-{item.id}").input("Ask how often it met in 2022.")
+    at.button(key="shelf-save").click().run()
+    assert not at.exception, at.exception
+    assert [plain(m.value) for m in at.success] == ["Saved as “children-s-services-draft”."]
+    assert sorted(p.name for p in (index / "briefings").iterdir()) == ["children-s-services-draft.json"]
+    saved = at.session_state.briefing
+    assert (saved.title, saved.items[0].note) == ("Children's services <draft>", "Ask how often it met in 2022.")
+    assert "**Children's services <draft>**" in [plain(m.value) for m in at.markdown]
+    assert any(re.fullmatch(r"1 quote · saved \d+ \w+ \d{4}, \d\d:\d\d UTC · the briefing above", plain(c.value)) for c in at.caption)
+
+    # A fresh briefing, then the saved one back: its quotes, notes and title.
+    at.button(key="shelf-new").click().run()
+    assert at.session_state.briefing.items == () and at.text_input(key="briefing-title").value == "Briefing"
+    at.button(key="shelf-open-children-s-services-draft").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state.briefing == saved
+    assert at.text_input(key="briefing-title").value == "Children's services <draft>"
+    assert at.text_area(key=f"note-{item.id}").value == "Ask how often it met in 2022."
+    assert [plain(m.value) for m in at.success] == ["Opened “Children's services <draft>”."]
+
+    # Saving it again replaces its own file; a corrupt file is listed, not opened.
+    at.button(key="shelf-save").click().run()
+    (index / "briefings" / "broken.json").write_text("{", encoding="utf-8")
+    view(at, "Ask")
+    view(at, "Briefing")
+    assert sorted(p.name for p in (index / "briefings").iterdir()) == ["broken.json", "children-s-services-draft.json"]
+    assert "**broken** cannot be opened: not JSON (Expecting property name enclosed in double quotes: line 1 column 2 (char 1))" in [
+        plain(m.value) for m in at.markdown
+    ]
+    assert at.button(key="shelf-open-broken").disabled
+
+    # Delete asks first; Cancel keeps it.
+    at.button(key="shelf-delete-children-s-services-draft").click().run()
+    assert [plain(w.value) for w in at.warning] == ["Delete **Children's services <draft>**? This cannot be undone."]
+    at.button(key="shelf-cancel-children-s-services-draft").click().run()
+    assert not at.warning and (index / "briefings" / "children-s-services-draft.json").exists()
+    at.button(key="shelf-delete-children-s-services-draft").click().run()
+    at.button(key="shelf-yes-children-s-services-draft").click().run()
+    assert not at.exception, at.exception
+    assert [plain(m.value) for m in at.success] == ["Deleted “children-s-services-draft”."]
+    assert sorted(p.name for p in (index / "briefings").iterdir()) == ["broken.json"]
+    assert at.session_state.briefing == saved  # deleting the saved copy leaves the one being worked on
+
+
 # --- the library and uploads -----------------------------------------------------------------
 
 
