@@ -6,7 +6,8 @@ collect quotes into a briefing, add papers to the library.
 The index is COMMITTEE_QA_STORE (a postgresql:// URL) or else the folder COMMITTEE_QA_INDEX
 (default data/index). The index and the model are
 opened once per process and shared, read-only, by every browser session; each session keeps
-its own conversation and briefing in ``st.session_state``.
+its own conversation and briefing in ``st.session_state``; a briefing saved in the Briefing
+view is a JSON file beside the index (qa.shelf), for any later visit.
 
 Nothing from a paper or a question is ever rendered as HTML: text shown through Markdown is
 escaped first (:func:`qa.briefing.escape_markdown`).
@@ -14,11 +15,13 @@ escaped first (:func:`qa.briefing.escape_markdown`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import re
 import shutil
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -28,6 +31,7 @@ import streamlit as st
 
 from index.model import Answer, Filters, Hit, Paper, Quote
 from qa import briefing as bf
+from qa import shelf as sh
 from qa.briefing import escape_markdown as esc
 from qa.render import citation_line, long_date, page_text
 
@@ -150,30 +154,69 @@ def _database_version(location: str) -> str:
 
 def publish_pdfs(idx: Store, catalogue: Catalogue, folder: Path) -> dict[str, str]:
     """Put the index's stored original PDFs (named by content hash) where Streamlit's static
-    file serving finds them, so a quote can link to its page. Hard links where possible.
-    Returns source → file name for each PDF published."""
+    file serving finds them, so a quote can link to its page, and take down those of papers
+    that have left the index. Hard links where possible. Returns source → file name for each
+    PDF published."""
     if not st.get_option("server.enableStaticServing"):
         return {}
-    published: dict[str, str] = {}
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        for entry in catalogue.papers:
-            original = idx.file_for(entry.source)
-            if original is None or original.suffix.lower() != ".pdf":
-                continue  # a text export, or a paper whose file the index cannot reach
-            target = folder / f"{entry.content_hash}.pdf"
-            if not target.exists():
-                part = target.with_name(target.name + ".part")
-                part.unlink(missing_ok=True)
-                try:
-                    os.link(original, part)
-                except OSError:
-                    shutil.copyfile(original, part)
-                os.replace(part, target)
-            published[entry.source] = target.name
     except OSError:
-        pass  # fewer links to PDFs then; the text of every page is still shown
+        return {}  # no links to PDFs then; the text of every page is still shown
+    published: dict[str, str] = {}
+    for entry in catalogue.papers:
+        original = idx.file_for(entry.source)
+        if original is None or original.suffix.lower() != ".pdf":
+            continue  # a text export, or a paper whose file the index cannot reach
+        target = folder / f"{entry.content_hash}.pdf"
+        if publish_file(original, target):
+            published[entry.source] = target.name
+    prune_papers(folder, keep={f"{entry.content_hash}.pdf" for entry in catalogue.papers})
     return published
+
+
+def publish_file(original: Path, target: Path) -> bool:
+    """``original`` at ``target`` (a hard link, else a copy), renamed into place whole.
+    True if ``target`` is there."""
+    if target.exists():
+        return True
+    # A part file of its own: two sessions publishing at once must not replace each other's.
+    part = target.with_name(f".{target.name}.{os.getpid()}-{threading.get_ident()}.part")
+    try:
+        part.unlink(missing_ok=True)
+        try:
+            os.link(original, part)
+        except OSError:
+            shutil.copyfile(original, part)
+        os.replace(part, target)
+    except OSError:
+        return False
+    finally:
+        # Renaming a hard link over another link to the same file leaves both (rename(2)).
+        with contextlib.suppress(OSError):
+            part.unlink(missing_ok=True)
+    return True
+
+
+PUBLISHED_PDF = re.compile(r"[0-9a-f]{64}\.pdf")  # the names publish_pdfs gives; nothing else is ours
+
+
+def prune_papers(folder: Path, keep: set[str]) -> list[str]:
+    """Remove the published PDFs in ``folder`` whose names are not in ``keep``; files with
+    other names are never touched. Returns the names removed."""
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    removed = []
+    for name in names:
+        if PUBLISHED_PDF.fullmatch(name) and name not in keep:
+            try:
+                (folder / name).unlink()
+            except OSError:
+                continue  # removed by another session meanwhile, or not ours to remove
+            removed.append(name)
+    return removed
 
 
 def pdf_link(lib: Library, source: str, page: int | None = None) -> str | None:
@@ -394,6 +437,61 @@ def _title_changed() -> None:
     _briefing_update(bf.retitle, st.session_state["briefing-title"])
 
 
+# --- saved briefings ---------------------------------------------------------------------
+
+
+def briefing_shelf() -> sh.BriefingShelf:
+    """The saved briefings of the index the app serves (qa.shelf.briefings_dir)."""
+    return sh.BriefingShelf(sh.briefings_dir(index_location()))
+
+
+def _shelf_says(level: str, text: str) -> None:
+    st.session_state["shelf-message"] = (level, text)  # shown once, on the next run
+
+
+def _show_briefing(briefing: bf.Briefing) -> None:
+    ss = st.session_state
+    ss.briefing = briefing
+    # The title and note boxes keep what was typed into them: forget it, so they show this one.
+    for key in [k for k in ss.keys() if k == "briefing-title" or str(k).startswith("note-")]:
+        del ss[key]
+
+
+def _save_briefing() -> None:
+    shelf = briefing_shelf()
+    try:
+        name = shelf.save(st.session_state.briefing)
+    except OSError as err:
+        _shelf_says("error", f"The briefing was not saved ({err.strerror or err}): check that {shelf.folder} "
+                             "can be written to, then save again.")
+    else:
+        _shelf_says("ok", f"Saved as “{name}”.")
+
+
+def _open_briefing(name: str) -> None:
+    try:
+        opened = briefing_shelf().open(name)
+    except (sh.NoSuchBriefing, bf.BriefingUnreadable, OSError) as err:
+        _shelf_says("error", f"“{name}” was not opened: {err}")
+        return
+    _show_briefing(opened)
+    _shelf_says("ok", f"Opened “{opened.title}”.")
+
+
+def _delete_briefing(name: str) -> None:
+    st.session_state.pop("shelf-confirm", None)
+    try:
+        briefing_shelf().delete(name)
+    except (sh.NoSuchBriefing, OSError) as err:
+        _shelf_says("error", f"“{name}” was not deleted: {err}")
+    else:
+        _shelf_says("ok", f"Deleted “{name}”.")
+
+
+def _confirm_delete(name: str | None) -> None:
+    st.session_state["shelf-confirm"] = name
+
+
 # --- asking --------------------------------------------------------------------------
 
 
@@ -572,6 +670,7 @@ def briefing_view() -> None:
     st.text_input("Title", value=b.title, key="briefing-title", on_change=_title_changed)
     if not b.items:
         st.info("No quotes yet. Under any quote in **Ask**, choose **Add to briefing**.", icon=":material/info:")
+        shelf_panel(b)
         return
     for n, item in enumerate(b.items):
         with st.container(border=True, key=f"item-{item.id}"):
@@ -602,6 +701,43 @@ def briefing_view() -> None:
         "Download Word", data=bf.to_docx(b), file_name=f"{slug}.docx", icon=":material/download:", key="export-docx",
         mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     )
+    shelf_panel(b)
+
+
+def shelf_panel(b: bf.Briefing) -> None:
+    """Save the briefing above; open or delete a saved one (deleting asks first)."""
+    ss = st.session_state
+    st.divider()
+    st.subheader("Saved briefings")
+    cols = st.columns(2)
+    cols[0].button("Save", key="shelf-save", icon=":material/save:", type="primary", disabled=not b.items,
+                   help="Keep this briefing for a later visit; saving it again updates it", on_click=_save_briefing)
+    cols[1].button("New briefing", key="shelf-new", icon=":material/note_add:",
+                   help="Start an empty briefing: save this one first to keep it", on_click=_show_briefing, args=(bf.Briefing(),))
+    if "shelf-message" in ss:
+        level, text = ss.pop("shelf-message")
+        (st.success if level == "ok" else st.error)(esc(text))
+    saved = briefing_shelf().list()
+    if not saved:
+        st.caption("No saved briefings yet.")
+    for s in saved:
+        with st.container(border=True, key=f"saved-{s.name}"):
+            if s.problem:
+                st.markdown(f"**{esc(s.name)}** cannot be opened: {esc(s.problem)}")
+            else:
+                st.markdown(f"**{esc(s.title)}**")
+                here = " · the briefing above" if s.id == b.id else ""
+                st.caption(esc(f"{count(s.items, 'quote')} · saved {long_datetime(s.saved_at)}{here}"))
+            if ss.get("shelf-confirm") == s.name:
+                st.warning(f"Delete **{esc(s.title)}**? This cannot be undone.", icon=":material/warning:")
+                cols = st.columns(2)
+                cols[0].button("Yes, delete", key=f"shelf-yes-{s.name}", type="primary", on_click=_delete_briefing, args=(s.name,))
+                cols[1].button("Cancel", key=f"shelf-cancel-{s.name}", on_click=_confirm_delete, args=(None,))
+                continue
+            cols = st.columns(2)
+            cols[0].button("Open", key=f"shelf-open-{s.name}", icon=":material/folder_open:", disabled=bool(s.problem),
+                           help="Replaces the briefing above: save it first to keep it", on_click=_open_briefing, args=(s.name,))
+            cols[1].button("Delete", key=f"shelf-delete-{s.name}", icon=":material/delete:", on_click=_confirm_delete, args=(s.name,))
 
 
 def library_view(lib: Library | None) -> None:

@@ -19,8 +19,10 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from dataclasses import dataclass, field, replace
+import secrets
+from dataclasses import MISSING, dataclass, field, fields, replace
 from datetime import date
+from typing import Any
 
 from index.model import Citation, Quote
 from qa.render import citation_line, long_date, page_text
@@ -92,10 +94,48 @@ class BriefingItem:
     note: str = ""
 
 
+def new_briefing_id() -> str:
+    return secrets.token_hex(8)
+
+
 @dataclass(frozen=True)
 class Briefing:
     title: str = "Briefing"
     items: tuple[BriefingItem, ...] = field(default_factory=tuple)
+    # Stays with the briefing through edits and saves: saving it again replaces its own copy,
+    # never another briefing that happens to share its title.
+    id: str = field(default_factory=new_briefing_id)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON values, with the format's version (read back by :meth:`from_json`)."""
+        return {
+            "version": JSON_VERSION,
+            "id": self.id,
+            "title": self.title,
+            "items": [
+                {"id": i.id, "text": i.text, "question": i.question, "note": i.note, "citation": _fields(i.citation)}
+                for i in self.items
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Briefing:
+        """A briefing from :meth:`to_json`'s values, checked field by field. Raises
+        :class:`BriefingUnreadable` with a one-line reason; never runs code from the file."""
+        doc = _record(data, "the briefing", required={"version", "id", "title", "items"})
+        if doc["version"] != JSON_VERSION:
+            raise BriefingUnreadable(
+                f"briefing format version {doc['version']!r}, but this committee-qa reads version {JSON_VERSION}: "
+                "open it with the committee-qa that saved it"
+            )
+        items = doc["items"]
+        if not isinstance(items, list):
+            raise BriefingUnreadable("the briefing's items are not a list")
+        return cls(
+            id=_text(doc, "id", "the briefing", empty=False),
+            title=_text(doc, "title", "the briefing"),
+            items=tuple(_item(entry, n) for n, entry in enumerate(items, 1)),
+        )
 
 
 def item_id(passage_id: str, start: int, end: int) -> str:
@@ -148,6 +188,67 @@ def note(briefing: Briefing, item_id: str, text: str) -> Briefing:
 
 def retitle(briefing: Briefing, title: str) -> Briefing:
     return replace(briefing, title=" ".join(title.split()) or "Briefing")
+
+
+# --- as JSON ---------------------------------------------------------------------------
+
+JSON_VERSION = 1
+# Citation fields that hold page numbers; every other one is text (or None where optional).
+_NUMBER_FIELDS = {"page", "page_end"}
+_REQUIRED_TEXT = {"doc", "source"}
+
+
+class BriefingUnreadable(ValueError):
+    """A saved briefing that is not one: bad JSON values, a missing field, another version."""
+
+
+def _fields(record: Any) -> dict[str, Any]:
+    return {f.name: getattr(record, f.name) for f in fields(record)}
+
+
+def _record(data: Any, what: str, *, required: set[str], optional: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise BriefingUnreadable(f"{what} is not a JSON object")
+    missing, unknown = required - data.keys(), data.keys() - required - optional
+    if missing:
+        raise BriefingUnreadable(f"{what} has no {', '.join(sorted(missing))}")
+    if unknown:
+        raise BriefingUnreadable(f"{what} has unknown fields: {', '.join(sorted(unknown))}")
+    return data
+
+
+def _text(data: dict[str, Any], key: str, what: str, *, empty: bool = True) -> str:
+    value = data.get(key, "")
+    if not isinstance(value, str) or (not empty and not value):
+        raise BriefingUnreadable(f"{what}'s {key} is not {'text' if empty else 'non-empty text'}")
+    return value
+
+
+def _item(data: Any, n: int) -> BriefingItem:
+    what = f"quote {n}"
+    item = _record(data, what, required={"id", "text", "citation"}, optional={"question", "note"})
+    return BriefingItem(
+        id=_text(item, "id", what, empty=False),
+        text=_text(item, "text", what),
+        citation=_citation(item["citation"], what),
+        question=_text(item, "question", what),
+        note=_text(item, "note", what),
+    )
+
+
+def _citation(data: Any, what: str) -> Citation:
+    # Fields with a default may be missing: files saved before a field was added still open.
+    names = {f.name for f in fields(Citation)}
+    defaults = {f.name for f in fields(Citation) if f.default is not MISSING}
+    cite = _record(data, f"{what}'s citation", required=names - defaults, optional=defaults)
+    for key, value in cite.items():
+        if key in _NUMBER_FIELDS:
+            ok = value is None or (isinstance(value, int) and not isinstance(value, bool))
+        else:
+            ok = isinstance(value, str) or (value is None and key not in _REQUIRED_TEXT)
+        if not ok:
+            raise BriefingUnreadable(f"{what}'s citation has a bad {key}: {value!r}")
+    return Citation(**cite)
 
 
 # --- references -----------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
 import shutil
 import sys
@@ -226,6 +227,80 @@ def test_quote_from_a_pdf_links_to_its_page(at: AppTest) -> None:
     assert (REPO / "static" / "papers" / f"{digest}.pdf").read_bytes() == KENT_MINUTES.read_bytes()
 
 
+class _Files:
+    """A store that only has original files: what publish_pdfs asks of one."""
+
+    def __init__(self, files: dict[str, Path]) -> None:
+        self.files = files
+
+    def file_for(self, source: str) -> Path | None:
+        return self.files.get(source)
+
+
+def _catalogue(*papers: tuple[str, str]):
+    from index.store import Catalogue, PaperEntry
+
+    entries = tuple(PaperEntry(source, Path(source).stem, digest, "minutes", None, None, None, 1, 1) for source, digest in papers)
+    return Catalogue(papers=entries, created=None, model=MODEL, kinds=("minutes",), dates=())
+
+
+CURRENT, NEW, STALE, TEXT = "a" * 64, "b" * 64, "c" * 64, "d" * 64
+
+
+def test_publishing_takes_down_papers_that_left_the_index(tmp_path: Path) -> None:
+    folder, originals = tmp_path / "papers", tmp_path / "originals"
+    folder.mkdir()
+    originals.mkdir()
+    for name in ("current.pdf", "new.pdf", "notes.txt"):
+        (originals / name).write_bytes(f"%PDF-1.7 {name}".encode())
+    (folder / f"{CURRENT}.pdf").write_bytes(b"%PDF-1.7 current.pdf")  # published before
+    (folder / f"{STALE}.pdf").write_bytes(b"%PDF-1.7 a paper no longer in the index")
+    foreign = ["README.pdf", "notes.txt", f"{STALE.upper()}.pdf", f"{STALE[:63]}.pdf", f"{STALE}.pdf.part", f"{STALE}.PDF"]
+    for name in foreign:
+        (folder / name).write_text("not ours")
+    (folder / f"{'e' * 64}.pdf").mkdir()  # looks like ours, but a folder: left alone
+
+    store = _Files({"current.pdf": originals / "current.pdf", "new.pdf": originals / "new.pdf", "notes.txt": originals / "notes.txt"})
+    catalogue = _catalogue(("current.pdf", CURRENT), ("new.pdf", NEW), ("notes.txt", TEXT), ("gone.pdf", "f" * 64))
+    assert app.publish_pdfs(store, catalogue, folder) == {"current.pdf": f"{CURRENT}.pdf", "new.pdf": f"{NEW}.pdf"}
+    assert sorted(os.listdir(folder)) == sorted([f"{CURRENT}.pdf", f"{NEW}.pdf", f"{'e' * 64}.pdf", *foreign])
+    assert (folder / f"{NEW}.pdf").read_bytes() == b"%PDF-1.7 new.pdf"
+
+
+def test_pruning_tolerates_a_file_another_session_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    (folder / f"{STALE}.pdf").write_text("stale")
+    real = os.listdir
+    # The other session lists the same stale files and removes one first.
+    monkeypatch.setattr(app.os, "listdir", lambda path: [*real(path), f"{NEW}.pdf"])
+    assert app.prune_papers(folder, keep={f"{CURRENT}.pdf"}) == [f"{STALE}.pdf"]
+    assert real(folder) == []
+
+
+def test_sessions_publishing_at_once_all_get_every_pdf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    link = os.link
+
+    def slow_link(*args) -> None:  # the sessions' steps interleave, as on a busy server
+        time.sleep(0.002)
+        link(*args)
+
+    monkeypatch.setattr(app.os, "link", slow_link)
+
+    folder, original = tmp_path / "papers", tmp_path / "minutes.pdf"
+    original.write_bytes(b"%PDF-1.7 minutes")
+    digests = [hashlib.sha256(str(n).encode()).hexdigest() for n in range(20)]
+    store = _Files({f"{d}.pdf": original for d in digests})
+    catalogue = _catalogue(*((f"{d}.pdf", d) for d in digests))
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: app.publish_pdfs(store, catalogue, folder), range(16)))
+    assert all(r == {f"{d}.pdf": f"{d}.pdf" for d in digests} for r in results)
+    assert sorted(os.listdir(folder)) == sorted(f"{d}.pdf" for d in digests)  # no part files left
+
+
 # --- paper text is text ----------------------------------------------------------------------
 
 
@@ -320,6 +395,61 @@ def test_briefing_collect_order_note_and_export(at: AppTest, monkeypatch: pytest
 
     at.button(key=f"remove-{items[1].id}").click().run()
     assert [i.id for i in at.session_state.briefing.items] == [items[0].id]
+
+
+def test_briefing_saved_listed_reopened_and_deleted(app_index: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    shutil.copytree(app_index, index, symlinks=True)  # the shelf is in the index's folder
+    at = open_app(monkeypatch, index, tmp_path / "uploads")
+    ask(at, IMPROVEMENT_BOARD)
+    at.button(key="add-0-0").click().run()
+    view(at, "Briefing")
+    assert "No saved briefings yet." in [c.value for c in at.caption]
+    item = at.session_state.briefing.items[0]
+    # Typed and saved in one go: the title's and the note's callbacks run before Save's.
+    at.text_input(key="briefing-title").input("Children's services <draft>")
+    at.text_area(key=f"note-{item.id}").input("Ask how often it met in 2022.")
+    at.button(key="shelf-save").click().run()
+    assert not at.exception, at.exception
+    assert [plain(m.value) for m in at.success] == ["Saved as “children-s-services-draft”."]
+    assert sorted(p.name for p in (index / "briefings").iterdir()) == ["children-s-services-draft.json"]
+    saved = at.session_state.briefing
+    assert (saved.title, saved.items[0].note) == ("Children's services <draft>", "Ask how often it met in 2022.")
+    assert "**Children's services <draft>**" in [plain(m.value) for m in at.markdown]
+    assert any(re.fullmatch(r"1 quote · saved \d+ \w+ \d{4}, \d\d:\d\d UTC · the briefing above", plain(c.value)) for c in at.caption)
+
+    # A fresh briefing, then the saved one back: its quotes, notes and title.
+    at.button(key="shelf-new").click().run()
+    assert at.session_state.briefing.items == () and at.text_input(key="briefing-title").value == "Briefing"
+    at.button(key="shelf-open-children-s-services-draft").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state.briefing == saved
+    assert at.text_input(key="briefing-title").value == "Children's services <draft>"
+    assert at.text_area(key=f"note-{item.id}").value == "Ask how often it met in 2022."
+    assert [plain(m.value) for m in at.success] == ["Opened “Children's services <draft>”."]
+
+    # Saving it again replaces its own file; a corrupt file is listed, not opened.
+    at.button(key="shelf-save").click().run()
+    (index / "briefings" / "broken.json").write_text("{", encoding="utf-8")
+    view(at, "Ask")
+    view(at, "Briefing")
+    assert sorted(p.name for p in (index / "briefings").iterdir()) == ["broken.json", "children-s-services-draft.json"]
+    assert "**broken** cannot be opened: not JSON (Expecting property name enclosed in double quotes: line 1 column 2 (char 1))" in [
+        plain(m.value) for m in at.markdown
+    ]
+    assert at.button(key="shelf-open-broken").disabled
+
+    # Delete asks first; Cancel keeps it.
+    at.button(key="shelf-delete-children-s-services-draft").click().run()
+    assert [plain(w.value) for w in at.warning] == ["Delete **Children's services <draft>**? This cannot be undone."]
+    at.button(key="shelf-cancel-children-s-services-draft").click().run()
+    assert not at.warning and (index / "briefings" / "children-s-services-draft.json").exists()
+    at.button(key="shelf-delete-children-s-services-draft").click().run()
+    at.button(key="shelf-yes-children-s-services-draft").click().run()
+    assert not at.exception, at.exception
+    assert [plain(m.value) for m in at.success] == ["Deleted “children-s-services-draft”."]
+    assert sorted(p.name for p in (index / "briefings").iterdir()) == ["broken.json"]
+    assert at.session_state.briefing == saved  # deleting the saved copy leaves the one being worked on
 
 
 # --- the library and uploads -----------------------------------------------------------------
