@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from index.chunk import BULLET, Block, blocks, content_hash, strip_span
+from index.chunk import BULLET, Block, blocks, content_hash, span_at, strip_span
 from index.model import Citation, Filters, Hit, Paper, cite
 from index.store import NoMatchingPassages, Store, remember
 from index.tokens import bm25_tokens
@@ -211,6 +211,10 @@ def find_decisions(paper: Paper) -> tuple[Decision, ...]:
         if proposal and label and not label.group("rest").strip():
             i = last + 1
             continue
+        item = span_at(paper.items, start)
+        if item is not None and item.label and heading_end <= item.start:
+            # The last heading belongs to an earlier item (another report in the pack).
+            heading, minute, heading_end = item.label, None, item.start
         kind = "decision" if (is_record and not proposal and DECISION_FIELD.match(body)) else kind_of(words, proposal)
         context = " ".join(text[heading_end:start].split())[:600] if heading_end < start else ""
         decisions.append(
