@@ -74,6 +74,10 @@ class Decision:
     minute: str | None = None  # the minute's number, when minutes number them
     context: str = ""  # what leads up to it (the minute's narrative): searched, never quoted
     context_start: int = 0  # where that narrative starts in the paper
+    # The stretch of the paper the decision concludes: its minute (heading to resolution),
+    # or the report (agenda item, else the whole paper) whose recommendations it is.
+    region_start: int = 0
+    region_end: int = 0
     also_in: tuple[Citation, ...] = ()  # the same words printed elsewhere (minutes reprinted in a later pack)
 
     @property
@@ -229,6 +233,8 @@ def find_decisions(paper: Paper) -> tuple[Decision, ...]:
                 minute=minute if not proposal else None,
                 context=context,
                 context_start=min(heading_end, start),
+                region_start=min(heading_end, start) if not proposal else (item.start if item else 0),
+                region_end=end if not proposal else (item.end if item else len(text)),
             )
         )
         i = last + 1
@@ -373,13 +379,15 @@ def _similarities(store: Store, vector: np.ndarray, decisions: list[Decision], f
 class TopicFit:
     """How a decision fits a topic: the IDF-weighted share of the topic's words in its
     heading, its words and the narrative before it; the closest sentence in meaning in its
-    words and in that narrative."""
+    words and in that narrative; and how high the passages of the minute or report it
+    concludes rank for the topic (1 for the first passage, falling to 0 at ``depth``)."""
 
     heading: float
     words: float
     context: float
     similarity: float
     context_similarity: float
+    discussed: float = 0.0
 
     def score(self, s: DecisionSettings) -> float:
         return (
@@ -387,12 +395,27 @@ class TopicFit:
             + s.words_weight * self.words
             + s.context_weight * self.context
             + s.similarity_weight * max(self.similarity, self.context_similarity)
+            + s.discussed_weight * self.discussed
         )
 
 
-def topic_fit(d: Decision, weights: dict[str, float], similarity: tuple[float, float]) -> TopicFit:
+def topic_fit(d: Decision, weights: dict[str, float], similarity: tuple[float, float], discussed: float = 0.0) -> TopicFit:
     heading = " ".join(x for x in (d.heading, d.citation.item_title) if x)
-    return TopicFit(_coverage(weights, heading), _coverage(weights, d.text), _coverage(weights, d.context), *similarity)
+    return TopicFit(_coverage(weights, heading), _coverage(weights, d.text), _coverage(weights, d.context), *similarity, discussed)
+
+
+def discussed(decisions: list[Decision], hits: list[Hit], depth: int) -> dict[tuple[str, int], float]:
+    """For each decision, how high the best-ranked passage of its minute or report stands
+    among ``hits`` (the topic's search results): where the topic is discussed, what was
+    decided there is on it, though its words ("That the report be noted.") may not say so."""
+    out: dict[tuple[str, int], float] = {}
+    for rank, hit in enumerate(hits[:depth]):
+        p = hit.passage
+        for d in decisions:
+            if p.source == d.source and p.start < d.region_end and p.end > d.region_start:
+                key = (d.source, d.start)
+                out[key] = max(out.get(key, 0.0), 1.0 - rank / depth)
+    return out
 
 
 def _marked(d: Decision, weights: dict[str, float]) -> tuple[tuple[int, int], ...]:
@@ -433,19 +456,20 @@ def timeline(store: Store, topic: str, filters: Filters = Filters(), settings: S
     tokens = bm25_tokens(question.query.expanded)
     weights = frequencies_idf(store, tokens)
     sims = _similarities(store, question.vector, decisions, within, s.dense_candidates) if store.embedder else {}
-    scores = [topic_fit(d, weights, sims.get((d.source, d.start), (0.0, 0.0))).score(s) for d in decisions]
+    try:
+        hits = search(store, topic, k=s.discussed_depth, filters=within, retriever=default_retriever(store), settings=settings)
+    except NoMatchingPassages:
+        hits = []
+    where = discussed(decisions, hits, s.discussed_depth)
+    scores = [topic_fit(d, weights, sims.get((d.source, d.start), (0.0, 0.0)), where.get((d.source, d.start), 0.0)).score(s)
+              for d in decisions]
     bar = max(s.threshold, s.relative * max(scores, default=0.0))
     entries = [TimelineEntry(d, score, _marked(d, weights)) for d, score in zip(decisions, scores) if score >= bar]
     taken = [d for d in decisions if d.taken]
     entries = [replace(e, taken_up_by=taken_up(e.decision, taken)) if not e.decision.taken else e for e in entries]
     # In meeting order; at one meeting, what was put to it before what it decided.
     entries.sort(key=lambda e: (e.decision.citation.meeting_date or "", e.decision.taken, e.decision.source, e.decision.start))
-    nearest: tuple[Hit, ...] = ()
-    if not entries:
-        try:
-            nearest = tuple(search(store, topic, k=s.nearest, filters=within, retriever=default_retriever(store), settings=settings))
-        except NoMatchingPassages:
-            nearest = ()
+    nearest = tuple(hits[: s.nearest]) if not entries else ()
     return Timeline(topic=topic, entries=tuple(entries), filters=filters, nearest=nearest)
 
 

@@ -67,13 +67,15 @@ class DecisionSettings:
     odd-numbered topics of eval/questions/decisions (python -m eval.decisions --split dev)."""
 
     heading_weight: float = 0.25
-    words_weight: float = 0.5
+    words_weight: float = 1.0
     context_weight: float = 0.0
     similarity_weight: float = 1.0
-    threshold: float = 0.9
+    discussed_weight: float = 0.25
+    discussed_depth: int = 20  # the topic's search results read for where it is discussed
+    threshold: float = 0.95
     # …and within this share of the best decision's score: topics differ in how many of
     # their words the papers use, so a fixed bar alone keeps too much or too little.
-    relative: float = 0.8
+    relative: float = 0.85
     dense_candidates: int = 400  # passages of the decisions' papers read for sentence similarity
     nearest: int = 3  # passages shown, labelled as nearest matches, when no decision is on topic
 
