@@ -92,7 +92,8 @@ _COMMITTEE_PATTERNS = [
     # Sefton front sheet: "MEETING: OVERVIEW AND SCRUTINY COMMITTEE (...)"
     re.compile(r"^\s*MEETING:\s*(.+?)\s*$", re.MULTILINE),
     # Report header: "Report to:\tOverview and Scrutiny Committee (...)\tDate of Meeting:"
-    re.compile(r"Report to:\s*([^\t\n]+?)\s*(?:\t|\n|Date of Meeting)", re.IGNORECASE),
+    # A PDF's line may break inside "Date of Meeting".
+    re.compile(r"Report to:\s*([^\t\n]+?)\s*(?:\t|\s+Date\s+of\b|\n)", re.IGNORECASE),
     # Printed minutes: "MINUTES of a meeting of the Cabinet held in"
     re.compile(r"MINUTES of (?:a|the) (?:meeting|proceedings) of (?:the )?(.+?)\s+held\b", re.IGNORECASE | re.DOTALL),
     # Decision records: "DECISION TO BE TAKEN BY:\nCabinet"
@@ -139,7 +140,7 @@ def committee_from_path(parts: tuple[str, ...]) -> str | None:
 
 _MEETING_DATE_PATTERNS = [
     re.compile(r"^\s*DATE:\s*(.+)$", re.MULTILINE),
-    re.compile(r"Date of Meeting:\s*([^\n]+)", re.IGNORECASE),
+    re.compile(r"Date\s+of\s+Meeting:\s*([^\n]+)", re.IGNORECASE),
     # "MINUTES" in the capitals a heading is printed in: an agenda's "Minutes of the Meeting
     # held on 9th January 2025" names an earlier meeting, not this one.
     re.compile(r"(?-i:MINUTES) of (?:a|the) meeting.{0,300}?\bon\s+((?:\w+day,?\s+)?\d{1,2}(?:st|nd|rd|th)?\s+\w+,?\s+\d{4})", re.IGNORECASE | re.DOTALL),

@@ -35,6 +35,14 @@ def test_committee_from_front_sheet_minutes_and_report_header():
     assert committee_from_path(("papers", "2025")) is None
 
 
+def test_report_header_whose_line_breaks_inside_date_of_meeting():
+    # The Sefton 2022 report as a PDF lays its header table out as wrapped lines.
+    text = ("Report to: Overview and Scrutiny Committee (Children's Services and Safeguarding) Date of\n"
+            "Meeting: Monday 7 November 2022 Subject: Children's Services Commissioner")
+    assert find_committee(text) == "Overview and Scrutiny Committee (Children's Services and Safeguarding)"
+    assert find_meeting_date(text) == "2022-11-07"
+
+
 def test_meeting_date_of_printed_minutes():
     text = "MINUTES of a meeting of the Cabinet held in the Council Chamber, Sessions\nHouse, County Hall, Maidstone on Thursday, 30 January 2025.\nPRESENT: Mr R W Gough"
     assert find_meeting_date(text) == "2025-01-30"
