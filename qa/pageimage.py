@@ -6,8 +6,9 @@ text of the page, matched against the quote: the quote is our pypdf text, and th
 readers differ in spaces, line breaks, hyphenation, ligatures, quotation marks and
 sometimes in the order of a table's cells. So both are reduced to their letters and digits
 (case folded) with a map back to PDFium's characters, and the quote is found piece by
-piece: each piece the longest run of the quote the page holds, so a quote that runs onto
-the next page, or that PDFium reads in another order, is still boxed where it stands.
+piece: each piece the longest run of the quote the page holds, so a quote whose end runs
+onto the next page, or whose words PDFium reads in another order, is still boxed where it
+stands.
 
     >>> folded("Co-operation “ﬁnal”\\n£1.2m")
     'cooperationfinal12m'

@@ -203,6 +203,31 @@ def test_a_tall_page_is_drawn_at_a_bounded_size(tmp_path: Path) -> None:
     assert shown.boxes and shown.boxes[0].bottom < 0.1 * shown.height  # near the top
 
 
+@pytest.mark.parametrize("rotate", [0, 90, 180, 270])
+def test_a_rotated_cropped_page_boxes_the_words_where_they_are_drawn(tmp_path: Path, rotate: int) -> None:
+    objects = [
+        stream(b"BT /F1 12 Tf 72 700 Td (Rotated pages keep their boxes on the words) Tj ET"),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 3 0 R /MediaBox [0 0 612 792] /CropBox [10 20 600 780] /Rotate %d"
+        b" /Resources << /Font << /F1 2 0 R >> >> /Contents 1 0 R >>" % rotate,
+        b"<< /Type /Catalog /Pages 3 0 R >>",
+    ]
+    path = tmp_path / "rotated.pdf"
+    path.write_bytes(assemble(objects, root=5))
+    shown = render_page(path, 1, "Rotated pages keep their boxes on the words")
+    assert len(shown.boxes) == 1
+    b = shown.boxes[0]
+    # Every dark (text) pixel of the page lies in the box: it is where the words are drawn.
+    gray = pixels(shown.png).convert("L")
+    dark = [(n % gray.width, n // gray.width) for n, v in enumerate(gray.tobytes()) if v < 100]
+    assert len(dark) > 300
+    assert all(b.left <= x <= b.right and b.top <= y <= b.bottom for x, y in dark)
+    # A quarter turn stands the line on end.
+    tall = b.bottom - b.top > b.right - b.left
+    assert tall == (rotate in (90, 270))
+
+
 @pytest.mark.parametrize(
     "make, says",
     [
