@@ -506,16 +506,14 @@ def show_in_paper(lib: Library, source: str, start: int, end: int, page: int | N
         return
     label, body = page_markdown(paper, start, end)
     link = pdf_markdown(lib, source, page)
-    if paper.format != "pdf" or not page:
-        st.caption(esc(f"{source} (text export) · {label} · the quoted words are highlighted"))
-        if link:
-            st.markdown(link)
-        st.markdown(body)
-        return
-    shown = page_picture(lib, source, page, text_on_page(paper, start, end, page))
-    if isinstance(shown, str):
-        st.caption(esc(f"{source} (PDF) · {label} · the quoted words are highlighted"))
-        st.caption(esc(f"The page cannot be shown as it is printed: {shown}."))
+    # A PDF's page is shown as printed; a text export's words (or a page that cannot be
+    # drawn, with the reason) as text.
+    shown = page_picture(lib, source, page, text_on_page(paper, start, end, page)) if paper.format == "pdf" and page else None
+    if shown is None or isinstance(shown, str):
+        where = "PDF" if paper.format == "pdf" else "text export"
+        st.caption(esc(f"{source} ({where}) · {label} · the quoted words are highlighted"))
+        if shown:
+            st.caption(esc(f"The page cannot be shown as it is printed: {shown}."))
         if link:
             st.markdown(link)
         st.markdown(body)
