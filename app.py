@@ -37,6 +37,7 @@ from qa.render import citation_line, long_date, page_text
 
 if TYPE_CHECKING:
     from index.store import Catalogue, PaperEntry, Store
+    from qa.pageimage import PageImage
 
 LOG = logging.getLogger("committee_qa.app")
 APP_DIR = Path(__file__).resolve().parent
@@ -529,6 +530,65 @@ def ask(idx: Store, message: str, side: Filters) -> ChatTurn:
 # --- showing answers -----------------------------------------------------------------
 
 
+def text_on_page(paper: Paper, start: int, end: int, page: int) -> str:
+    """The part of ``paper.text[start:end]`` on the PDF's page ``page``: a passage may run
+    across pages, and only this page's words can be boxed on its picture."""
+    for span in paper.pages:
+        if span.first == page == span.last:
+            a, b = max(start, span.start), min(end, span.end)
+            if a < b:
+                return paper.text[a:b]
+    return paper.text[start:end]
+
+
+def paper_file(lib: Library, source: str) -> Path | None:
+    """The paper's original file: where the index keeps it, else the copy published for
+    the browser."""
+    original = lib.idx.file_for(source)
+    if original is not None and original.exists():
+        return original
+    name = lib.pdfs.get(source)
+    return STATIC_PAPERS / name if name else original
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)  # shared, not copied: PageImage is frozen
+def _drawn_page(path: str, stamp: tuple[int, int], page: int, quote: str) -> PageImage | str:
+    from qa.pageimage import PageNotRendered, render_page
+
+    try:
+        return render_page(Path(path), page, quote)
+    except PageNotRendered as err:
+        return str(err)
+
+
+def page_picture(lib: Library, source: str, page: int, quote: str) -> PageImage | str:
+    """Page ``page`` of the paper's PDF with ``quote`` boxed on it, or why it cannot be
+    drawn (one line). Drawn once per file version, page and quote: every rerun of the app
+    shows every quote card's page again."""
+    path = paper_file(lib, source)
+    if path is None:
+        return "the index no longer reaches the paper's file; ingest it again to see its pages"
+    try:
+        stat = path.stat()
+        stamp = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        stamp = (0, 0)  # render_page says the file is gone
+    return _drawn_page(str(path), stamp, page, quote)
+
+
+def briefing_page_images(lib: Library, briefing: bf.Briefing) -> dict[str, bytes]:
+    """The page picture of each briefing quote from a PDF, by item id, for the Word export."""
+    images: dict[str, bytes] = {}
+    for item in briefing.items:
+        c = item.citation
+        if c.page is None or Path(c.source).suffix.lower() != ".pdf":
+            continue  # a text export has no page to draw
+        shown = page_picture(lib, c.source, c.page, item.text)
+        if not isinstance(shown, str):
+            images[item.id] = shown.png
+    return images
+
+
 def pdf_markdown(lib: Library, source: str, page: int | None) -> str | None:
     link = pdf_link(lib, source, page)
     if link is None:
@@ -543,12 +603,29 @@ def show_in_paper(lib: Library, source: str, start: int, end: int, page: int | N
         st.caption("The text of this paper is not in the index.")
         return
     label, body = page_markdown(paper, start, end)
-    where = "PDF" if paper.format == "pdf" else "text export"
-    st.caption(esc(f"{source} ({where}) · {label} · the quoted words are highlighted"))
     link = pdf_markdown(lib, source, page)
+    # A PDF's page is shown as printed; a text export's words (or a page that cannot be
+    # drawn, with the reason) as text.
+    shown = page_picture(lib, source, page, text_on_page(paper, start, end, page)) if paper.format == "pdf" and page else None
+    if shown is None or isinstance(shown, str):
+        where = "PDF" if paper.format == "pdf" else "text export"
+        st.caption(esc(f"{source} ({where}) · {label} · the quoted words are highlighted"))
+        if shown:
+            st.caption(esc(f"The page cannot be shown as it is printed: {shown}."))
+        if link:
+            st.markdown(link)
+        st.markdown(body)
+        return
+    st.caption(esc(f"{source} (PDF) · {label} · the quoted words are boxed on the page"))
     if link:
         st.markdown(link)
-    st.markdown(body)
+    page_tab, text_tab = st.tabs(["The page", "Its text"])
+    with page_tab:
+        if shown.reason:
+            st.caption(esc(f"Not boxed: {shown.reason}; “Its text” marks them."))
+        st.image(shown.png, width="stretch", output_format="PNG", alt=f"Page {shown.page} of {source}, the quoted words boxed")
+    with text_tab:
+        st.markdown(body)
 
 
 def quote_card(lib: Library, quote: Quote, question: str, key: str) -> None:
@@ -664,7 +741,7 @@ def ask_view(lib: Library, side: Filters) -> None:
             show_answer(lib, turn, len(history) - 1)
 
 
-def briefing_view() -> None:
+def briefing_view(lib: Library) -> None:
     b: bf.Briefing = st.session_state.briefing
     st.title("Briefing")
     st.text_input("Title", value=b.title, key="briefing-title", on_change=_title_changed)
@@ -698,7 +775,7 @@ def briefing_view() -> None:
     cols[0].download_button("Download Markdown", data=bf.to_markdown(b), file_name=f"{slug}.md",
                             mime="text/markdown", icon=":material/download:", key="export-md")
     cols[1].download_button(
-        "Download Word", data=bf.to_docx(b), file_name=f"{slug}.docx", icon=":material/download:", key="export-docx",
+        "Download Word", data=bf.to_docx(b, page_images=briefing_page_images(lib, b)), file_name=f"{slug}.docx", icon=":material/download:", key="export-docx",
         mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     )
     shelf_panel(b)
@@ -889,7 +966,7 @@ def main() -> None:
             library_view(None)
         return
     if view == "Briefing":
-        briefing_view()
+        briefing_view(lib)
     elif view == "Library":
         library_view(lib)
     else:

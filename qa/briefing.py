@@ -20,6 +20,7 @@ import hashlib
 import io
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from datetime import date
 from typing import Any
@@ -309,10 +310,12 @@ def to_markdown(briefing: Briefing, *, prepared: date | None = None) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def to_docx(briefing: Briefing, *, prepared: date | None = None) -> bytes:
-    """The briefing as a Word document (.docx bytes)."""
+def to_docx(briefing: Briefing, *, prepared: date | None = None, page_images: Mapping[str, bytes] | None = None) -> bytes:
+    """The briefing as a Word document (.docx bytes). ``page_images`` (item id → PNG) puts
+    a picture of the page under its quote, the quote boxed on it: the caller draws them
+    (qa.pageimage), since only it knows where the papers' files are."""
     from docx import Document
-    from docx.shared import Pt
+    from docx.shared import Cm, Pt
 
     prepared = prepared or date.today()
     doc = Document()
@@ -325,6 +328,10 @@ def to_docx(briefing: Briefing, *, prepared: date | None = None) -> bytes:
         doc.add_heading(_xml_safe(f"{n}. {heading(item)}"), level=2)
         for para in quote_paragraphs(item.text):
             doc.add_paragraph(_xml_safe(para), style="Quote")
+        image = (page_images or {}).get(item.id)
+        if image:
+            # 12 cm: an A4 page shown whole beside the margins, its text still legible.
+            doc.add_picture(io.BytesIO(image), width=Cm(12))
         for label, value in (("Reference: ", reference(item)), ("Paper: ", paper_reference(item))):
             p = doc.add_paragraph()
             p.add_run(label).bold = True

@@ -301,6 +301,49 @@ def test_sessions_publishing_at_once_all_get_every_pdf(tmp_path: Path, monkeypat
     assert sorted(os.listdir(folder)) == sorted(f"{d}.pdf" for d in digests)  # no part files left
 
 
+def test_show_in_paper_draws_the_pdf_page_with_the_quote_boxed(at: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import Image, ImageStat
+
+    from qa.pageimage import render_page
+
+    _Recorder.install(monkeypatch)
+    ask(at, "What was agreed about the forecast revenue overspend?")
+    quote = at.session_state.history[0].answer.quotes[0]
+    page = quote.citation.page
+    images = at.get("image")
+    assert images and images[0].proto.imgs[0].alt == f"Page {page} of {KENT_MINUTES.name}, the quoted words boxed"
+    assert [t.label for t in at.tabs][:2] == ["The page", "Its text"]
+    # The text view is still there, under its tab, with the quote marked.
+    assert any(":orange-background[**" in m.value for m in at.tabs[1].markdown)
+    # The picture sent to the browser is the page, drawn whole, the quote boxed on it.
+    sent = Image.open(io.BytesIO(_Recorder.media(images[0].proto.imgs[0].url))).convert("RGB")
+    drawn = render_page(KENT_MINUTES, page, quote.text)
+    assert sent.size == (drawn.width, drawn.height) and drawn.boxes
+    b = drawn.boxes[0]
+    assert ImageStat.Stat(sent.crop((b.left + 4, b.top + 4, b.right - 4, b.bottom - 4))).median[2] < 200  # amber, not white
+
+
+def test_a_pdf_that_cannot_be_drawn_shows_its_text_and_why(app_index: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from streamlit import config
+
+    index = tmp_path / "index"
+    shutil.copytree(app_index, index, symlinks=True)
+    stored = next((index / "files").glob("*.pdf"))
+    stored.write_bytes(b"<!DOCTYPE html><html><body>404</body></html>")  # a copy: the original is untouched
+    # No published copy to fall back on (nor one made from the broken file).
+    monkeypatch.setattr(app, "STATIC_PAPERS", tmp_path / "static")
+    config.set_option("server.enableStaticServing", False)
+    try:
+        at = open_app(monkeypatch, index, tmp_path / "uploads")
+        ask(at, "What was agreed about the forecast revenue overspend?")
+    finally:
+        config.set_option("server.enableStaticServing", True)
+    assert not at.get("image")
+    reasons = [plain(c.value) for c in at.caption if c.value.startswith("The page cannot be shown")]
+    assert reasons and reasons[0] == "The page cannot be shown as it is printed: the paper's file is not a PDF, so its pages cannot be drawn."
+    assert any(":orange-background[**" in m.value for m in at.markdown)
+
+
 # --- paper text is text ----------------------------------------------------------------------
 
 
@@ -349,7 +392,11 @@ class _Recorder:
     @classmethod
     def download(cls, at: AppTest, key: str) -> bytes:
         url = at.get("download_button")[[b.key for b in at.get("download_button")].index(key)].proto.url
-        return cls.stores[-1].get_file(url.rsplit("/", 1)[-1]).content
+        return cls.media(url)
+
+    @classmethod
+    def media(cls, url: str) -> bytes:
+        return cls.stores[-1].get_file(url.rsplit("/", 1)[-1].split(".")[0]).content
 
 
 def test_briefing_collect_order_note_and_export(at: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -390,6 +437,8 @@ def test_briefing_collect_order_note_and_export(at: AppTest, monkeypatch: pytest
     assert text.index("1. Cabinet, 30 January 2025") < text.index(f"2. {OVERVIEW}, 16 November 2021")
     assert f"Reference: {OVERVIEW} · meeting of 16 November 2021 · 004_ef26fe128a3892ff.txt" in text
     assert "Note: Ask how often it met in 2022." in text
+    # The Cabinet quote stands in a PDF: its page is pictured under it; the text export's is not.
+    assert len(docx.inline_shapes) == 1
     words = " ".join(text)
     assert " ".join(first.strip("“”").removesuffix(" …").removeprefix("… ").split()) in words and " ".join(second.strip("“”").removesuffix(" …").removeprefix("… ").split()) in words
 
@@ -586,6 +635,17 @@ def test_page_markdown_highlights_the_quote_on_its_page() -> None:
     label, body = app.page_markdown(paper, start, start + len("AGREED the budget."))
     assert label == "p. 7 (PDF p. 2)"
     assert body == "Agenda Item 5  \nThe Cabinet :orange-background[**AGREED the budget\\.**]  \nNext line \\*here\\*\\."
+
+
+def test_text_on_page_is_the_part_of_a_passage_on_that_page() -> None:
+    text = "Page one words.\n\nAgenda Item 5\nThe Cabinet AGREED the budget.\nNext line *here*.\n\nPage three."
+    pages = (PageSpan(0, 16, 1, 1, "1"), PageSpan(17, 80, 2, 2, "7"), PageSpan(82, len(text), 3, 3, "8"))
+    paper = Paper(source="m.pdf", doc="m", format="pdf", text=text, pages=pages, content_hash="h")
+    start, end = text.index("words"), text.index("Item 5") + len("Item 5")
+    assert app.text_on_page(paper, start, end, 1) == "words.\n"
+    assert app.text_on_page(paper, start, end, 2) == "Agenda Item 5"
+    # A page the passage does not reach (or a paper without pages): all of it.
+    assert app.text_on_page(paper, start, end, 3) == text[start:end]
 
 
 def test_page_markdown_cuts_long_pages_at_line_ends() -> None:

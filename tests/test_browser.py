@@ -167,6 +167,19 @@ def test_browser_pdf_link_opens_the_stored_paper(server: str) -> None:
         assert response.body() == KENT_MINUTES.read_bytes()
 
 
+def test_browser_shows_the_pdf_page_with_the_quote_boxed(server: str, tmp_path: Path) -> None:
+    with browser_page() as page:
+        card = ask_in_page(page, server, "What was agreed about the forecast revenue overspend?")
+        card.get_by_text("Show in paper").click()
+        picture = card.get_by_role("img", name="Page ")
+        picture.first.wait_for(state="visible", timeout=30_000)
+        # Drawn, and shown at the card's width, not as a broken image.
+        width = picture.first.evaluate("img => img.complete && img.naturalWidth")
+        assert width == 1100
+        assert card.get_by_role("tab", name="Its text").count() == 1
+        page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
+
+
 def test_browser_shows_paper_markup_as_text(server: str) -> None:
     from test_app import HOSTILE_BITS
 
