@@ -30,7 +30,7 @@ from qa.changes import (
     Side,
     UnknownMeeting,
     committee_names,
-    compare,
+    compare_papers,
     fold,
     since_last,
     tokens,
@@ -141,7 +141,7 @@ def measure_pair(store, pair: dict[str, Any], sources: Sequence[str]) -> PairRes
     older, newer = source_for(pair["older"], sources), source_for(pair["newer"], sources)
     if older is None or newer is None:
         return None
-    shown_passages = compare(store.paper(older), store.paper(newer))
+    shown_passages = compare_papers(store.paper(older), store.paper(newer))
     flipped = older == newer  # positions in one paper, not times: either way round
     shown, used = [], set()
     for c in pair["changes"]:

@@ -596,12 +596,13 @@ def title_words(title: str) -> Counter:
     return words(_NOISE_WORDS.sub(" ", title))
 
 
-def pieces(paper: Paper, entry: PaperEntry) -> tuple[Piece, ...]:
+def pieces(paper: Paper, entry: PaperEntry | None) -> tuple[Piece, ...]:
     """A pack's agenda items, each its own report; any other paper whole."""
     if paper.items:
         return tuple(Piece(paper.source, s.label or f"item {s.value}", paper.meeting_date, s.value, s.start, s.end)
                      for s in paper.items)
-    return (Piece(paper.source, entry.title or paper.title or paper.doc, paper.meeting_date, None, 0, len(paper.text)),)
+    title = (entry.title if entry else None) or paper.title or paper.doc
+    return (Piece(paper.source, title, paper.meeting_date, None, 0, len(paper.text)),)
 
 
 def pair_titles(older: Sequence[Piece], newer: Sequence[Piece], threshold: float = TITLE_SIMILARITY
@@ -620,6 +621,23 @@ def pair_titles(older: Sequence[Piece], newer: Sequence[Piece], threshold: float
             used_o.add(i)
             used_n.add(j)
     return sorted(out, key=lambda p: (p[1].source, p[1].start))
+
+
+def compare_papers(older: Paper, newer: Paper) -> tuple[ChangedPassage, ...]:
+    """Two papers compared as a reader would: a pack's agenda items each against the item
+    of the other paper that is the same report (by title), a single report against the
+    item that is it (a report and the minutes of the meeting it went to); two single
+    papers, or one paper with itself, whole."""
+    if older.source == newer.source:
+        return compare(older, newer)
+    o = pieces(older, None)
+    n = pieces(newer, None)
+    if len(o) == 1 and len(n) == 1:
+        return compare(older, newer)
+    found: list[ChangedPassage] = []
+    for a, b, _ in pair_titles(o, n):
+        found.extend(compare(older, newer, older_region=(a.start, a.end), newer_region=(b.start, b.end)))
+    return tuple(found) if found or pair_titles(o, n) else compare(older, newer)
 
 
 def agenda_rows(paper: Paper) -> tuple[ItemRow, ...]:

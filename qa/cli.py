@@ -264,7 +264,7 @@ def cmd_chat(args) -> int:
 def cmd_changes(args) -> int:
     """What changed since a committee's last meeting, or between two papers (--older/--newer)."""
     from index.engines import open_store
-    from qa.changes import compare, find_paper, since_last
+    from qa.changes import compare_papers, find_paper, since_last
     from qa.render import changed_json, changed_text, changes_json, changes_text
 
     # Comparing reads the papers only: no embedding model to load.
@@ -274,7 +274,7 @@ def cmd_changes(args) -> int:
             raise CliError("compare two papers with both --older SOURCE and --newer SOURCE (and no committee)", EXIT_USAGE)
         catalogue = store.catalogue()
         older, newer = (store.paper(find_paper(catalogue, name).source) for name in (args.older, args.newer))
-        found = compare(older, newer)
+        found = compare_papers(older, newer)
         if args.json:
             _print_jsonl({"older": older.source, "newer": newer.source, "changes": [changed_json(c) for c in found]})
         else:

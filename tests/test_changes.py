@@ -187,3 +187,22 @@ def test_cli_changes_json_round_trip(tmp_path, capsys):
 
     assert main(["changes", "Planning", "--index", index]) == 1
     assert "County Council" in capsys.readouterr().err
+
+
+def test_two_packs_are_compared_report_by_report():
+    from dataclasses import replace
+
+    from index.model import Span
+    from qa.changes import compare_papers
+
+    def pack(budget: str, plan: str, source: str) -> Paper:
+        text = f"Budget Monitoring\n\nThe overspend is {budget}.\n\nLibrary Plan\n\nThe plan opens {plan} libraries.\n"
+        cut = text.index("Library Plan")
+        return replace(paper(text, source), items=(Span(0, cut, "5", "Budget Monitoring"), Span(cut, len(text), "6", "Library Plan")))
+
+    older, newer = pack("£23.3m", "four", "dec.pdf"), pack("£19.8m", "six", "jan.pdf")
+    found = compare_papers(older, newer)
+    # Each report against itself: the budget's figure and the plan's number, each once.
+    assert sorted(c.figures for c in found if c.figures) == [("£23.3m", "£19.8m")]
+    assert {c.newer.citation.agenda_item for c in found} == {"5", "6"}
+    assert all(c.older.citation.agenda_item == c.newer.citation.agenda_item for c in found)
