@@ -36,7 +36,7 @@ from qa.settings import DEFAULTS, DecisionSettings, Settings
 # narrative reports a decision second-hand and is not the record of one.
 RESOLUTION = re.compile(r"^\s*(?:\d{1,3}[.)]\s*)?(?:RESOLVED|Resolved|AGREED|Agreed|DECIDED|Decided|RESOLUTION)\b\s*(?:that|That|THAT|:|-|–|\(|$)")
 # A report's recommendations: "Recommendation(s):", "4. Recommendation(s)", "RECOMMENDATIONS".
-RECOMMENDATION = re.compile(r"^\s*(?:\d{1,2}(?:\.\d{1,2})?\.?\s+)?(?:RECOMMENDATIONS?|Recommendations?)(?:\s*\(s\))?\s*[:.\-–]?\s*(?P<rest>.*)$", re.DOTALL)
+RECOMMENDATION = re.compile(r"^\s*(?:\d{1,2}(?:\.\d{1,2})?\.?\s+|\d{1,2}\s*\|\s*)?(?:RECOMMENDATIONS?|Recommendations?)(?:\s*\(s\))?\s*[:.\-–]?\s*(?P<rest>.*)$", re.DOTALL)
 # A record of decision's "Decision:" field (Kent's PRoDs and signed records).
 DECISION_FIELD = re.compile(r"^\s*Decision\s*:\s*(?P<rest>.*)$", re.DOTALL)
 PROPOSED_RECORD = re.compile(r"proposed\s+record\s+of\s+decision", re.IGNORECASE)
@@ -135,6 +135,10 @@ def _collect(text: str, found: list[Block], i: int, proposal: bool) -> int:
         if proposal and SECTION_END.match(body):
             break
         previous = text[found[last].start : found[last].end]
+        following = text[found[j + 1].start : found[j + 1].end] if j + 1 < len(found) else ""
+        short_label = len(body.split()) <= 5 and body.strip()[-1:] not in ".;:,"
+        if proposal and (block.kind == "heading" or short_label) and re.match(r"\s*That\b", following):
+            break  # recommendations to a second body ("Cabinet", then "That:- (1) …"): its own proposal
         if block.kind == "heading" and not _ends_open(previous):
             break  # the next minute ("83. English Devolution White Paper"), not a sub-item
         if _ends_open(previous) or block.kind == "row":
@@ -154,7 +158,7 @@ def _collect(text: str, found: list[Block], i: int, proposal: bool) -> int:
 
 
 def _starts_decision(line: str) -> bool:
-    return bool(RESOLUTION.match(line) or RECOMMENDATION.match(line) and re.match(r"^\s*(?:\d[\d.]*\s+)?R\w+(?:\(s\))?\s*[:.]?\s*$", line))
+    return bool(RESOLUTION.match(line) or RECOMMENDATION.match(line) and re.match(r"^\s*(?:\d[\d.]*\s+|\d{1,2}\s*\|\s*)?R\w+(?:\(s\))?\s*[:.]?\s*$", line))
 
 
 def split_at_decisions(text: str, found: list[Block]) -> list[Block]:
@@ -192,7 +196,11 @@ def find_decisions(paper: Paper) -> tuple[Decision, ...]:
         block = found[i]
         body = text[block.start : block.end]
         proposal = None
-        if block.kind != "row" and RESOLUTION.match(body):
+        after_proposal = bool(decisions) and not decisions[-1].taken and decisions[-1].end >= found[i - 1].start
+        following = text[found[i + 1].start : found[i + 1].end] if i + 1 < len(found) else ""
+        if after_proposal and len(body.split()) <= 5 and body.strip()[-1:] not in ".;:," and re.match(r"\s*That\b", following):
+            proposal = True  # the same recommendations, to a second body
+        elif block.kind != "row" and RESOLUTION.match(body):
             proposal = False
         elif block.kind != "row" and RECOMMENDATION.match(body) and len(body) < 2500 and not (
             # "Recommendation 3 of the review…" in a narrative is not a recommendations section
