@@ -43,7 +43,7 @@ PROPOSED_RECORD = re.compile(r"proposed\s+record\s+of\s+decision", re.IGNORECASE
 RECORD = re.compile(r"record\s+of\s+decision", re.IGNORECASE)
 # Where a recommendations section ends: the report's next section.
 SECTION_END = re.compile(
-    r"^\s*(?:\d{1,2}(?:\.\d{1,2})*\.?\s+)?(?:Reasons?\b|Alternative|Background|Introduction|Summary\b|Purpose\b|"
+    r"^\s*\d{1,2}\s*\|\s*[A-Z]|^\s*(?:\d{1,2}(?:\.\d{1,2})*\.?\s+)?(?:Reasons?\b|Alternative|Background|Introduction|Summary\b|Purpose\b|"
     r"Contact|Report author|Relevant Director|Implications|What will it cost|Financial|Legal|Risk|Equalit|"
     r"Consultation|Appendices|Background Documents|Key decision|Any (?:alternatives|interest)|Cabinet Committee recommendations)",
     re.IGNORECASE,

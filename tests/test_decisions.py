@@ -210,3 +210,19 @@ def test_topic_fit_is_the_weighted_sum_chosen_in_settings():
     s = DecisionSettings(heading_weight=0.25, words_weight=1.0, context_weight=0.5, similarity_weight=1.0, discussed_weight=0.25)
     # 0.25·1 + 1·0.5 + 0.5·0.2 + 1·max(0.4, 0.6) + 0.25·0.5
     assert fit.score(s) == pytest.approx(0.25 + 0.5 + 0.1 + 0.6 + 0.125)
+
+
+def test_recommendations_in_a_table_heading_and_to_a_second_body():
+    from qa.decisions import _example_paper
+
+    text = ("2 | Recommendations\n2.1 Note the forecast overspend of £23.3m\n2.2 Agree the capital budget changes\n\n"
+            "3 | Background\nThe year has been hard.\n\n"
+            "Recommendation(s):\n\n(1) the Committee note the report;\n(2) officers report back in March.\n\n"
+            "Cabinet\n\nThat:-\n\n(1) the Cabinet agree the plan.\n\nReasons for the Recommendation(s):\nTo decide.\n")
+    found = find_decisions(replace(_example_paper(text), kind="report"))
+    assert [squash(d.text) for d in found] == [
+        "2 | Recommendations 2.1 Note the forecast overspend of £23.3m 2.2 Agree the capital budget changes",
+        "Recommendation(s): (1) the Committee note the report; (2) officers report back in March.",
+        "Cabinet That:- (1) the Cabinet agree the plan.",
+    ]
+    assert {d.kind for d in found} == {"proposal"}
