@@ -700,8 +700,10 @@ def since_last(store: Store, committee: str, meeting: str | None = None) -> Chan
 def find_paper(catalogue: Catalogue, name: str) -> PaperEntry:
     """The paper ``name`` stands for: its source, its doc name, or a unique part of its source."""
     papers = catalogue.papers
+    folded = name.casefold()
     for test in (lambda p: name in (p.source, p.doc), lambda p: p.source.endswith(name),
-                 lambda p: name.casefold() in p.source.casefold()):
+                 lambda p: p.source.rsplit("/", 1)[-1].casefold().startswith(folded),
+                 lambda p: folded in p.source.casefold()):
         found = [p for p in papers if test(p)]
         if len(found) == 1:
             return found[0]

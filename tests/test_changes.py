@@ -206,3 +206,17 @@ def test_two_packs_are_compared_report_by_report():
     assert sorted(c.figures for c in found if c.figures) == [("£23.3m", "£19.8m")]
     assert {c.newer.citation.agenda_item for c in found} == {"5", "6"}
     assert all(c.older.citation.agenda_item == c.newer.citation.agenda_item for c in found)
+
+
+def test_find_paper_prefers_a_file_name_that_starts_with_the_name():
+    from qa.changes import UnknownPaper, find_paper
+
+    def entry(source):
+        return PaperEntry(source, Path(source).stem, source, "report", "Cabinet", "2025-01-30", None, 1, 1)
+
+    cat = Catalogue((entry("cab/24-00109 - Transfer - Report.pdf"), entry("cab/Item 7 - Supplementary - 24-00109 - Transfer.pdf")),
+                    None, "m", (), ())
+    assert find_paper(cat, "24-00109 - Transfer").source == "cab/24-00109 - Transfer - Report.pdf"
+    assert find_paper(cat, "Item 7").source == "cab/Item 7 - Supplementary - 24-00109 - Transfer.pdf"
+    with pytest.raises(UnknownPaper, match="could be any of"):
+        find_paper(cat, "00109")
