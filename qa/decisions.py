@@ -121,6 +121,14 @@ def _ends_open(text: str) -> bool:
     return not tail or tail[-1] not in ".!?" or bool(re.search(r"(?:that|That|THAT|:|:-|–|-)\s*$", tail))
 
 
+def _to_another_body(text: str, found: list[Block], j: int) -> bool:
+    """Whether block ``j`` names a second body the recommendations go to: a short label
+    ("Cabinet") followed by "That:- (1) …"."""
+    body = text[found[j].start : found[j].end].strip()
+    following = text[found[j + 1].start : found[j + 1].end] if j + 1 < len(found) else ""
+    return len(body.split()) <= 5 and body[-1:] not in ".;:," and bool(re.match(r"\s*That\b", following))
+
+
 def _collect(text: str, found: list[Block], i: int, proposal: bool) -> int:
     """The index of the last block of the decision that starts at block ``i``."""
     last = i
@@ -135,10 +143,8 @@ def _collect(text: str, found: list[Block], i: int, proposal: bool) -> int:
         if proposal and SECTION_END.match(body):
             break
         previous = text[found[last].start : found[last].end]
-        following = text[found[j + 1].start : found[j + 1].end] if j + 1 < len(found) else ""
-        short_label = len(body.split()) <= 5 and body.strip()[-1:] not in ".;:,"
-        if proposal and (block.kind == "heading" or short_label) and re.match(r"\s*That\b", following):
-            break  # recommendations to a second body ("Cabinet", then "That:- (1) …"): its own proposal
+        if proposal and _to_another_body(text, found, j):
+            break  # its own proposal
         if block.kind == "heading" and not _ends_open(previous):
             break  # the next minute ("83. English Devolution White Paper"), not a sub-item
         if _ends_open(previous) or block.kind == "row":
@@ -197,8 +203,7 @@ def find_decisions(paper: Paper) -> tuple[Decision, ...]:
         body = text[block.start : block.end]
         proposal = None
         after_proposal = bool(decisions) and not decisions[-1].taken and decisions[-1].end >= found[i - 1].start
-        following = text[found[i + 1].start : found[i + 1].end] if i + 1 < len(found) else ""
-        if after_proposal and len(body.split()) <= 5 and body.strip()[-1:] not in ".;:," and re.match(r"\s*That\b", following):
+        if after_proposal and _to_another_body(text, found, i):
             proposal = True  # the same recommendations, to a second body
         elif block.kind != "row" and RESOLUTION.match(body):
             proposal = False

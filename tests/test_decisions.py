@@ -213,13 +213,14 @@ def test_topic_fit_is_the_weighted_sum_chosen_in_settings():
 
 
 def test_recommendations_in_a_table_heading_and_to_a_second_body():
-    from qa.decisions import _example_paper
+    from index.model import PageSpan, Paper
 
     text = ("2 | Recommendations\n2.1 Note the forecast overspend of £23.3m\n2.2 Agree the capital budget changes\n\n"
             "3 | Background\nThe year has been hard.\n\n"
             "Recommendation(s):\n\n(1) the Committee note the report;\n(2) officers report back in March.\n\n"
             "Cabinet\n\nThat:-\n\n(1) the Cabinet agree the plan.\n\nReasons for the Recommendation(s):\nTo decide.\n")
-    found = find_decisions(replace(_example_paper(text), kind="report"))
+    found = find_decisions(Paper(source="r.txt", doc="r", format="text", text=text, pages=(PageSpan(0, len(text), 1, 1),),
+                                 content_hash="r", kind="report", committee="Cabinet", meeting_date="2025-01-30"))
     assert [squash(d.text) for d in found] == [
         "2 | Recommendations 2.1 Note the forecast overspend of £23.3m 2.2 Agree the capital budget changes",
         "Recommendation(s): (1) the Committee note the report; (2) officers report back in March.",
