@@ -156,9 +156,10 @@ def test_browser_question_gets_a_quote_card(server: str, tmp_path: Path) -> None
 
 def test_browser_pdf_link_opens_the_stored_paper(server: str) -> None:
     from conftest import KENT_MINUTES
+    from test_app import OVERSPEND
 
     with browser_page() as page:
-        card = ask_in_page(page, server, "What was agreed about the forecast revenue overspend?")
+        card = ask_in_page(page, server, OVERSPEND)
         link = card.get_by_role("link", name="Open the PDF at this page").first
         href = link.get_attribute("href")
         assert href and href.startswith("app/static/papers/") and "#page=" in href
