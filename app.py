@@ -988,7 +988,7 @@ def show_changes(lib: Library, ch: Changes) -> None:
 
 def show_new_papers(ch: Changes) -> None:
     st.markdown(f"##### {count(len(ch.new_papers), 'new paper')}")
-    lines = [f"- {esc(p.title or p.doc)} · {esc(KIND_LABELS.get(p.kind, p.kind).lower())}" for p in ch.new_papers]
+    lines = [f"- {esc(p.title or p.doc)} · {esc(p.kind.replace('_', ' '))}" for p in ch.new_papers]
     st.markdown("\n".join(lines) or "None: every paper was there at the meeting before.")
 
 
@@ -1006,15 +1006,16 @@ def show_agenda(ch: Changes) -> None:
 
 def show_recurring(r, r_i: int) -> None:
     """One report that came to both meetings: each changed passage side by side."""
-    st.markdown(f"##### :material/compare_arrows: {esc(r.newer.title)}")
-    st.caption(esc(f"Compared with “{r.older.title}” of {long_date(r.older.meeting_date) or 'an undated meeting'} · "
-                   f"{count(len(r.changes), 'changed passage')}, changed figures first"))
-    for c_i, c in enumerate(r.changes[:CHANGES_SHOWN]):
-        changed_passage(c, f"{r_i}-{c_i}")
-    if len(r.changes) > CHANGES_SHOWN:
-        with st.expander(f"{len(r.changes) - CHANGES_SHOWN} more changed passages"):
-            for c_i, c in enumerate(r.changes[CHANGES_SHOWN:], CHANGES_SHOWN):
-                changed_passage(c, f"{r_i}-{c_i}")
+    with st.container(key=f"recurring-{r_i}"):
+        st.markdown(f"##### :material/compare_arrows: {esc(r.newer.title)}")
+        st.caption(esc(f"Compared with “{r.older.title}” of {long_date(r.older.meeting_date) or 'an undated meeting'} · "
+                       f"{count(len(r.changes), 'changed passage')}, changed figures first"))
+        for c_i, c in enumerate(r.changes[:CHANGES_SHOWN]):
+            changed_passage(c, f"{r_i}-{c_i}")
+        if len(r.changes) > CHANGES_SHOWN:
+            with st.expander(f"{len(r.changes) - CHANGES_SHOWN} more changed passages"):
+                for c_i, c in enumerate(r.changes[CHANGES_SHOWN:], CHANGES_SHOWN):
+                    changed_passage(c, f"{r_i}-{c_i}")
 
 
 def figure_change(c: ChangedPassage) -> str:
