@@ -37,6 +37,8 @@ from qa.render import citation_line, long_date, page_text
 
 if TYPE_CHECKING:
     from index.store import Catalogue, PaperEntry, Store
+    from qa.changes import ChangedPassage, Changes, Side
+    from qa.decisions import Decision, Timeline, TimelineEntry
     from qa.pageimage import PageImage
 
 LOG = logging.getLogger("committee_qa.app")
@@ -248,6 +250,8 @@ class ChatTurn:
     asked: str
     answer: Answer | None = None
     message: str = ""
+    # "What has been decided about X?" gets the decisions on X over time (qa.decisions).
+    timeline: Timeline | None = None
 
 
 # --- pure helpers (tested directly) --------------------------------------------------
@@ -276,13 +280,24 @@ def quote_markdown(text: str, best: tuple[int, int] | None = None) -> str:
     marks. (Not a Markdown block quote: Streamlit greys those out, and the quote is the answer.)
     ``best``, offsets into ``text``, is the sentence that scored best: shown in bold when the
     quote holds more than that sentence."""
+    whole = best is not None and (best[0], best[1]) == (0, len(text))
+    return marked_markdown(text, () if best is None or whole else (best,))
+
+
+def marked_markdown(text: str, spans, mark: str = "**{}**") -> str:
+    """``text`` as :func:`quote_markdown` shows it, with each (start, end) span of ``spans``
+    set in ``mark`` (Markdown around ``{}``, e.g. ":green-background[**{}**]"): the words
+    are escaped first, so only the mark is markup."""
     from qa.render import elided
 
-    if best is not None and 0 <= best[0] < best[1] <= len(text) and (best[0], best[1]) != (0, len(text)):
-        text = text[: best[0]] + MARK_ON + text[best[0] : best[1]] + MARK_OFF + text[best[1] :]
+    for a, b in sorted((s for s in spans if 0 <= s[0] < s[1] <= len(text)), reverse=True):
+        text = text[:a] + MARK_ON + text[a:b] + MARK_OFF + text[b:]
     paragraphs = bf.quote_paragraphs(text) or [""]
-    paragraphs[0] = "“" + (("… " + paragraphs[0]) if paragraphs[0][:1].islower() else paragraphs[0])
-    paragraphs[-1] = elided(paragraphs[-1]).removeprefix("… ") + "”"
+    # Marks at either end must not hide where the words start or stop mid-sentence.
+    first, last = paragraphs[0].lstrip(MARK_ON), paragraphs[-1].rstrip(MARK_OFF)
+    paragraphs[0] = "“" + (("… " + paragraphs[0]) if first[:1].islower() else paragraphs[0])
+    tail = paragraphs[-1][len(paragraphs[-1].rstrip(MARK_OFF)) :]
+    paragraphs[-1] = paragraphs[-1].rstrip(MARK_OFF) + tail + (" …" if elided(last).endswith(" …") else "") + "”"
     out, marking = [], False
     for p in paragraphs:
         body = esc(p)
@@ -291,7 +306,7 @@ def quote_markdown(text: str, best: tuple[int, int] | None = None) -> str:
         marking = body.count(MARK_ON) > body.count(MARK_OFF)
         if marking:
             body += MARK_OFF
-        out.append(re.sub(f"{MARK_ON}\\s*(.*?)\\s*{MARK_OFF}", lambda m: f"**{m.group(1)}**" if m.group(1) else "", body, flags=re.S))
+        out.append(re.sub(f"{MARK_ON}\\s*(.*?)\\s*{MARK_OFF}", lambda m: mark.format(m.group(1)) if m.group(1) else "", body, flags=re.S))
     return "\n\n".join(out)
 
 
@@ -503,10 +518,14 @@ def ask(idx: Store, message: str, side: Filters) -> ChatTurn:
     from index.store import NoMatchingPassages
     from qa.chat import Conversation
     from qa.chat import ask as ask_in
+    from qa.decisions import timeline, timeline_topic
     from qa.query import BadQuestion
 
     conv: Conversation = st.session_state.conversation
+    topic = timeline_topic(message)
     try:
+        if topic:  # decisions over time: the timeline, not single quotes
+            return ChatTurn(message, timeline=timeline(idx, topic, side, get_settings(os.environ.get("COMMITTEE_QA_SETTINGS"))))
         conv, result = ask_in(conv, idx, message, within=side, settings=get_settings(os.environ.get("COMMITTEE_QA_SETTINGS")))
     except NoMatchingPassages:
         return ChatTurn(
@@ -667,6 +686,9 @@ def nearest_card(lib: Library, hit: Hit, key: str) -> None:
 
 def show_answer(lib: Library, turn: ChatTurn, n: int) -> None:
     answer = turn.answer
+    if turn.timeline is not None:
+        show_timeline(lib, turn.timeline, f"{n}-")
+        return
     if answer is None:
         st.info(esc(turn.message), icon=":material/filter_alt_off:")
         return
@@ -683,6 +705,99 @@ def show_answer(lib: Library, turn: ChatTurn, n: int) -> None:
         return
     for m, quote in enumerate(answer.quotes):
         quote_card(lib, quote, answer.question, f"{n}-{m}")
+
+
+# --- decisions ----------------------------------------------------------------------
+
+# A proposal is put to a meeting, not decided by it: its badge says so in other words and colour.
+BADGES = {
+    "resolution": ":green-badge[:material/gavel: Resolved]",
+    "noted": ":gray-badge[:material/visibility: Noted]",
+    "decision": ":blue-badge[:material/verified: Decision]",
+    "proposal": ":orange-badge[:material/pending: Proposed — not yet decided]",
+}
+COMPACT_WORDS = 80  # a compact card shows this many words; Show in paper has them all
+
+
+def decision_badge(kind: str) -> str:
+    from qa.render import KIND_LABELS as DECISION_LABELS
+
+    return BADGES.get(kind, f":gray-badge[{esc(DECISION_LABELS.get(kind, kind))}]")
+
+
+def add_decision_to_briefing(decision: Decision, topic: str) -> None:
+    st.session_state.briefing = bf.add(st.session_state.briefing, bf.item_from_decision(decision, topic))
+
+
+def compact_words(text: str, n: int = COMPACT_WORDS) -> str:
+    """The first ``n`` words of ``text``, its line breaks kept (they separate sub-items)."""
+    cut = [m.end() for m in re.finditer(r"\S+", text)]
+    return text if len(cut) <= n else text[: cut[n - 1]]
+
+
+def decision_card(lib: Library, decision: Decision, key: str, *, topic: str = "",
+                  marked: tuple[tuple[int, int], ...] = (), taken_up_by=(), compact: bool = False) -> None:
+    """One decision or proposal: its kind, its own words (``marked`` sub-items in bold), where
+    it stands, where else it is printed, what took it up; add it to the briefing, see it in
+    its paper. ``compact`` shows its first words only."""
+    d = decision
+    with st.container(border=True, key=f"decision-{key}"):
+        title = f"{d.minute}. {d.heading}" if d.minute and d.heading else d.heading or ""
+        st.markdown(decision_badge(d.kind) + (f" **{esc(title)}**" if title and not compact else ""))
+        words = compact_words(d.text) if compact else d.text
+        st.markdown(marked_markdown(words, [m for m in marked if m[1] <= len(words)]))
+        st.caption(":material/description: " + esc(citation_line(d.citation)))
+        for other in d.also_in[: 1 if compact else 3]:
+            st.caption("Also in: " + esc(citation_line(other)))
+        for taken in taken_up_by:
+            st.caption(":material/subdirectory_arrow_right: Taken up: " + esc(citation_line(taken)))
+        added = bf.contains(st.session_state.briefing, bf.item_from_decision(d).id)
+        cols = st.columns([1, 1], vertical_alignment="center")
+        cols[0].button("In the briefing" if added else "Add to briefing", key=f"add-decision-{key}",
+                       icon=":material/check:" if added else ":material/add:", disabled=added,
+                       on_click=add_decision_to_briefing, args=(d, topic))
+        link = pdf_markdown(lib, d.citation.source, d.citation.page)
+        if link:
+            cols[1].markdown(link)
+        with st.expander("Show in paper"):
+            show_in_paper(lib, d.source, d.start, d.end, d.citation.page)
+
+
+def meeting_heading(iso: str | None) -> str:
+    return f"##### :material/event: {esc(long_date(iso) or 'Meeting date not known')}"
+
+
+def show_timeline(lib: Library, tl: Timeline, key: str = "") -> None:
+    """The decisions and proposals on a topic under their meetings' dates, oldest first; or
+    that there are none, with the nearest passages labelled as not decisions. Cards are keyed
+    ``decision-{key}{i}`` (and ``nearest-{key}{i}``)."""
+    if not tl.filters.is_empty():
+        st.caption("Only: " + esc(describe_filters(tl.filters)))
+    if tl.empty:
+        show_no_decisions(lib, tl, key)
+        return
+    proposals = sum(not e.decision.taken for e in tl.entries)
+    st.caption(f"{count(len(tl.entries) - proposals, 'decision')} and {count(proposals, 'proposal')} on "
+               f"“{esc(tl.topic)}”, oldest meeting first")
+    meeting = object()  # no date yet: the first entry opens a heading even when its date is None
+    for i, entry in enumerate(tl.entries):
+        if entry.decision.citation.meeting_date != meeting:
+            meeting = entry.decision.citation.meeting_date
+            st.markdown(meeting_heading(meeting))
+        timeline_card(lib, tl, entry, f"{key}{i}")
+
+
+def timeline_card(lib: Library, tl: Timeline, entry: TimelineEntry, key: str) -> None:
+    decision_card(lib, entry.decision, key, topic=tl.topic, marked=entry.marked, taken_up_by=entry.taken_up_by)
+
+
+def show_no_decisions(lib: Library, tl: Timeline, key: str) -> None:
+    hint = " within these filters: widen or clear them to look further" if not tl.filters.is_empty() else ""
+    st.warning(esc(f"No decision or recommendation on “{tl.topic}” in the indexed papers{hint}."), icon=":material/search_off:")
+    if tl.nearest:
+        st.markdown("**Nearest matches — not decisions**: the passages closest to the topic; none of them records a decision.")
+        for m, hit in enumerate(tl.nearest):
+            nearest_card(lib, hit, f"{key}{m}")
 
 
 # --- views ---------------------------------------------------------------------------
@@ -739,6 +854,42 @@ def ask_view(lib: Library, side: Filters) -> None:
                 turn = ask(lib.idx, message.strip(), side)
             history.append(turn)
             show_answer(lib, turn, len(history) - 1)
+
+
+def decisions_view(lib: Library) -> None:
+    st.title("Decisions")
+    st.caption(
+        "What the committees resolved or decided on a topic, and what was proposed to them, meeting by meeting, "
+        "in the papers’ own words. Proposals are put to a meeting: they are not decisions until it takes them up."
+    )
+    topic = st.text_input("Topic", key="d-topic", placeholder="e.g. the devolution white paper, school places")
+    cols = st.columns(2)
+    from qa.changes import committee_names
+
+    committee = cols[0].selectbox("Committee", committee_names(lib.catalogue), index=None, key="d-committee",
+                                  placeholder="All committees")
+    since = cols[1].date_input("Since", value=None, key="d-since", format="DD/MM/YYYY")
+    if not topic.strip():
+        st.info("Type a topic: its decisions are listed from the oldest meeting on.", icon=":material/info:")
+        return
+    with st.spinner("Reading the decisions…"):
+        tl = topic_timeline(lib, topic.strip(), committee, since.isoformat() if since else None)
+    show_timeline(lib, tl)
+
+
+def topic_timeline(lib: Library, topic: str, committee: str | None, since: str | None) -> Timeline:
+    filters = Filters(committees=(committee,) if committee else (), date_from=since)
+    return _cached_timeline(lib.idx, index_location(), lib.idx.version(), topic, filters,
+                            os.environ.get("COMMITTEE_QA_SETTINGS"))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _cached_timeline(_idx: Store, location: str, version: str, topic: str, filters: Filters, settings: str | None) -> Timeline:
+    """One timeline per index version, topic and filters: every click on a card reruns the
+    view, and the topic's scoring reads sentence vectors."""
+    from qa.decisions import timeline
+
+    return timeline(_idx, topic, filters, get_settings(settings))
 
 
 def briefing_view(lib: Library) -> None:
@@ -822,6 +973,7 @@ def library_view(lib: Library | None) -> None:
     upload_section(lib)
     if lib is None:
         return
+    changes_section(lib)
     papers = lib.catalogue.papers
     st.subheader(count(len(papers), "paper"))
     by_committee: dict[str, list[PaperEntry]] = {}
@@ -848,6 +1000,128 @@ def library_view(lib: Library | None) -> None:
                 hide_index=True,
                 column_config={"Open": st.column_config.LinkColumn("Open", display_text="PDF")},
             )
+
+
+# --- what changed since the last meeting ----------------------------------------------
+
+MARK_OLDER = ":red-background[**{}**]"  # words the earlier paper had and the later one changed
+MARK_NEWER = ":green-background[**{}**]"  # the later paper's words in their place
+CHANGES_SHOWN = 5  # changed passages per report before the rest fold away
+
+
+def changes_section(lib: Library) -> None:
+    """A committee's latest meeting (or one picked) against the one before: new papers and
+    agenda items, the decisions, and what changed in each report that came to both."""
+    from qa.changes import UnknownCommittee, UnknownMeeting, committee_names, meetings
+
+    st.subheader("What changed since the last meeting")
+    names = committee_names(lib.catalogue)
+    cols = st.columns([2, 1])
+    committee = cols[0].selectbox("Committee", names, index=None, key="changes-committee", placeholder="Choose a committee")
+    if committee is None:
+        st.caption("Choose a committee to compare its latest meeting with the one before.")
+        return
+    try:
+        dates = meetings(lib.catalogue, committee)
+        meeting = cols[1].selectbox("Meeting", dates[::-1], key=f"changes-meeting-{committee}", format_func=long_date)
+        with st.spinner("Comparing the papers…"):
+            ch = committee_changes(lib, committee, meeting)
+    except (UnknownCommittee, UnknownMeeting) as err:
+        st.error(esc(f"{err}. Choose another committee or meeting."))
+        return
+    show_changes(lib, ch)
+
+
+def committee_changes(lib: Library, committee: str, meeting: str | None) -> Changes:
+    return _cached_changes(lib.idx, index_location(), lib.idx.version(), committee, meeting)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _cached_changes(_idx: Store, location: str, version: str, committee: str, meeting: str | None) -> Changes:
+    """since_last reads and diffs every paper of two meetings: once per index version."""
+    from qa.changes import since_last
+
+    return since_last(_idx, committee, meeting)
+
+
+def show_changes(lib: Library, ch: Changes) -> None:
+    if ch.previous:
+        st.markdown(f"**{esc(ch.committee)}**: meeting of **{esc(long_date(ch.meeting))}**, "
+                    f"compared with the meeting before, **{esc(long_date(ch.previous))}**")
+    else:
+        st.markdown(f"**{esc(ch.committee)}**: meeting of **{esc(long_date(ch.meeting))}**, its first in the index: "
+                    "nothing earlier to compare with.")
+    show_new_papers(ch)
+    show_agenda(ch)
+    if ch.decisions:
+        st.markdown("##### Decisions at the last meeting on record, and proposals to this one")
+        for i, d in enumerate(ch.decisions):
+            decision_card(lib, d, f"changes-{i}", compact=True)
+    for r_i, r in enumerate(ch.recurring):
+        show_recurring(r, r_i)
+    if ch.previous and not ch.recurring:
+        st.caption("No report that came to both meetings changed.")
+
+
+def show_new_papers(ch: Changes) -> None:
+    st.markdown(f"##### {count(len(ch.new_papers), 'new paper')}")
+    lines = [f"- {esc(p.title or p.doc)} · {esc(p.kind.replace('_', ' '))}" for p in ch.new_papers]
+    st.markdown("\n".join(lines) or "None: every paper was there at the meeting before.")
+
+
+def show_agenda(ch: Changes) -> None:
+    if not ch.items:
+        return
+    st.markdown("##### Agenda")
+    rows = []
+    for item in ch.items:
+        number = f"{esc(item.number)}\\. " if item.number else ""
+        new = ":green-badge[NEW] " if item.new else ""
+        rows.append(f"- {new}{number}{esc(item.title)}" + (f" · p\\. {item.page}" if item.page else ""))
+    st.markdown("\n".join(rows))
+
+
+def show_recurring(r, r_i: int) -> None:
+    """One report that came to both meetings: each changed passage side by side."""
+    with st.container(key=f"recurring-{r_i}"):
+        st.markdown(f"##### :material/compare_arrows: {esc(r.newer.title)}")
+        st.caption(esc(f"Compared with “{r.older.title}” of {long_date(r.older.meeting_date) or 'an undated meeting'} · "
+                       f"{count(len(r.changes), 'changed passage')}, changed figures first"))
+        for c_i, c in enumerate(r.changes[:CHANGES_SHOWN]):
+            changed_passage(c, f"{r_i}-{c_i}")
+        if len(r.changes) > CHANGES_SHOWN:
+            with st.expander(f"{len(r.changes) - CHANGES_SHOWN} more changed passages"):
+                for c_i, c in enumerate(r.changes[CHANGES_SHOWN:], CHANGES_SHOWN):
+                    changed_passage(c, f"{r_i}-{c_i}")
+
+
+def figure_change(c: ChangedPassage) -> str:
+    """ "£23.3m → £19.8m": the changed figures each side's marked words hold."""
+    def held(side: Side | None, marks) -> list[str]:
+        words = " ".join(side.text[a:b] for a, b in marks) if side else ""
+        return [f for f in c.figures if f in words]
+
+    return " → ".join(", ".join(h) or "—" for h in (held(c.older, c.older_marked), held(c.newer, c.newer_marked)))
+
+
+def changed_passage(c: ChangedPassage, key: str) -> None:
+    with st.container(border=True, key=f"change-{key}"):
+        if c.figures and c.kind == "figure":
+            st.markdown(f":orange-badge[Figures] {esc(figure_change(c))}")
+        left, right = st.columns(2)
+        with left:
+            change_side(c.older, c.older_marked, MARK_OLDER, "Before")
+        with right:
+            change_side(c.newer, c.newer_marked, MARK_NEWER, "After")
+
+
+def change_side(side: Side | None, marks, mark: str, label: str) -> None:
+    if side is None:
+        st.caption(f"{label}: not in this paper")
+        return
+    st.caption(f"**{label}** · {esc(long_date(side.citation.meeting_date) or 'meeting date not known')}")
+    st.markdown(marked_markdown(side.text, marks, mark))
+    st.caption(":material/description: " + esc(citation_line(side.citation)))
 
 
 def uploads_dir() -> Path:
@@ -957,7 +1231,7 @@ def main() -> None:
     side = sidebar(lib)
     n = len(st.session_state.briefing.items)
     view = st.segmented_control(
-        "View", ["Ask", "Briefing", "Library"], default="Ask", required=True, key="view", label_visibility="collapsed",
+        "View", ["Ask", "Decisions", "Briefing", "Library"], default="Ask", required=True, key="view", label_visibility="collapsed",
         format_func=lambda v: f"{v} ({n})" if v == "Briefing" and n else v,
     )
     if lib is None:
@@ -967,6 +1241,8 @@ def main() -> None:
         return
     if view == "Briefing":
         briefing_view(lib)
+    elif view == "Decisions":
+        decisions_view(lib)
     elif view == "Library":
         library_view(lib)
     else:

@@ -23,10 +23,13 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from index.model import Citation, Quote
 from qa.render import citation_line, long_date, page_text
+
+if TYPE_CHECKING:
+    from qa.decisions import Decision
 
 # --- Markdown escaping ----------------------------------------------------------------
 
@@ -150,6 +153,17 @@ def item_from_quote(quote: Quote, question: str = "") -> BriefingItem:
         text=quote.text,
         citation=quote.citation,
         question=question,
+    )
+
+
+def item_from_decision(decision: Decision, topic: str = "") -> BriefingItem:
+    """A decision (qa.decisions) as a briefing item: its own words and citation. Keyed by the
+    paper and offsets, as a quote is, so adding it twice adds it once."""
+    return BriefingItem(
+        id=item_id(decision.source, decision.start, decision.end),
+        text=decision.text,
+        citation=decision.citation,
+        question=topic,
     )
 
 

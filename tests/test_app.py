@@ -42,6 +42,8 @@ HOSTILE_TEXT = (
 HOSTILE_BITS = ("<script>alert(1)</script>", "<b>bold</b>", "<img src=x onerror=alert(2)>", ":red[coloured]", "![tracker](http://example.com/t.png)")
 IMPROVEMENT_BOARD = "How often does the Improvement Board meet?"
 OVERVIEW = "Overview and Scrutiny Committee (Children's Services and Safeguarding)"
+# Asked as a question of fact: "What was agreed about …" asks for decisions over time (a timeline).
+OVERSPEND = "What is the forecast revenue overspend?"
 
 
 def build_index(root: Path) -> Path:
@@ -215,7 +217,7 @@ def test_filters_that_exclude_each_other_say_so(at: AppTest) -> None:
 
 
 def test_quote_from_a_pdf_links_to_its_page(at: AppTest) -> None:
-    ask(at, "What was agreed about the forecast revenue overspend?")
+    ask(at, OVERSPEND)
     digest = hashlib.sha256(KENT_MINUTES.read_bytes()).hexdigest()
     first = citations(at)[0]
     assert first.startswith("Cabinet · meeting of 30 January 2025 · ") and first.endswith(KENT_MINUTES.name)
@@ -307,7 +309,7 @@ def test_show_in_paper_draws_the_pdf_page_with_the_quote_boxed(at: AppTest, monk
     from qa.pageimage import render_page
 
     _Recorder.install(monkeypatch)
-    ask(at, "What was agreed about the forecast revenue overspend?")
+    ask(at, "What is the forecast revenue overspend?")
     quote = at.session_state.history[0].answer.quotes[0]
     page = quote.citation.page
     images = at.get("image")
@@ -335,7 +337,7 @@ def test_a_pdf_that_cannot_be_drawn_shows_its_text_and_why(app_index: Path, monk
     config.set_option("server.enableStaticServing", False)
     try:
         at = open_app(monkeypatch, index, tmp_path / "uploads")
-        ask(at, "What was agreed about the forecast revenue overspend?")
+        ask(at, "What is the forecast revenue overspend?")
     finally:
         config.set_option("server.enableStaticServing", True)
     assert not at.get("image")
@@ -404,12 +406,12 @@ def test_briefing_collect_order_note_and_export(at: AppTest, monkeypatch: pytest
 
     _Recorder.install(monkeypatch)
     ask(at, IMPROVEMENT_BOARD)
-    ask(at, "What was agreed about the forecast revenue overspend?")
+    ask(at, OVERSPEND)
     first, second = quotes(at.chat_message[1])[0], quotes(at.chat_message[3])[0]
     at.button(key="add-0-0").click().run()
     at.button(key="add-1-0").click().run()
     assert at.button(key="add-0-0").label == "In the briefing" and at.button(key="add-0-0").disabled
-    assert at.segmented_control(key="view").options == ["Ask", "Briefing (2)", "Library"]
+    assert at.segmented_control(key="view").options == ["Ask", "Decisions", "Briefing (2)", "Library"]
 
     view(at, "Briefing")
     items = at.session_state.briefing.items
