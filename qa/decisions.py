@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from index.chunk import BULLET, Block, blocks, content_hash, span_at, strip_span
-from index.model import Citation, Filters, Hit, Paper, cite
+from index.model import Citation, Filters, Hit, Paper, Span, cite
 from index.store import NoMatchingPassages, Store, remember
 from index.tokens import bm25_tokens
 from qa.retrieve import Question, default_retriever, frequencies_idf, search
@@ -41,6 +41,8 @@ RECOMMENDATION = re.compile(r"^\s*(?:\d{1,2}(?:\.\d{1,2})?\.?\s+|\d{1,2}\s*\|\s*
 DECISION_FIELD = re.compile(r"^\s*Decision\s*:\s*(?P<rest>.*)$", re.DOTALL)
 PROPOSED_RECORD = re.compile(r"proposed\s+record\s+of\s+decision", re.IGNORECASE)
 RECORD = re.compile(r"record\s+of\s+decision", re.IGNORECASE)
+# "Subject Matter / Title of Decision: Revenue and Capital …", or the title on the next line.
+RECORD_TITLE = re.compile(r"Title\s+of\s+Decision[ \t]*:?[ \t]*\n?[ \t]*(\S[^\n]*(?:\n(?![ \t]*\n)[^\n:]+)?)", re.IGNORECASE)
 # Where a recommendations section ends: the report's next section.
 SECTION_END = re.compile(
     r"^\s*\d{1,2}\s*\|\s*[A-Z]|^\s*(?:\d{1,2}(?:\.\d{1,2})*\.?\s+)?(?:Reasons?\b|Alternative|Background|Introduction|Summary\b|Purpose\b|"
@@ -129,14 +131,16 @@ def _to_another_body(text: str, found: list[Block], j: int) -> bool:
     return len(body.split()) <= 5 and body[-1:] not in ".;:," and bool(re.match(r"\s*That\b", following))
 
 
-def _collect(text: str, found: list[Block], i: int, proposal: bool) -> int:
-    """The index of the last block of the decision that starts at block ``i``."""
+def _collect(text: str, found: list[Block], i: int, proposal: bool, items: tuple[Span, ...] = ()) -> int:
+    """The index of the last block of the decision that starts at block ``i``; it never runs
+    into the next agenda item (the next report in a pack)."""
     last = i
     start = found[i].start
+    item = span_at(items, start)
     for j in range(i + 1, len(found)):
         block = found[j]
         body = text[block.start : block.end]
-        if block.kind == "minute" or found[j].end - start > MAX_CHARS:
+        if block.kind == "minute" or found[j].end - start > MAX_CHARS or span_at(items, block.start) != item:
             break
         if RESOLUTION.match(body) or RECOMMENDATION.match(body) and block.kind != "row":
             break
@@ -147,7 +151,7 @@ def _collect(text: str, found: list[Block], i: int, proposal: bool) -> int:
             break  # its own proposal
         if block.kind == "heading" and not _ends_open(previous):
             break  # the next minute ("83. English Devolution White Paper"), not a sub-item
-        if _ends_open(previous) or block.kind == "row":
+        if _ends_open(previous):
             last = j
             continue
         # A sub-item after a finished sentence belongs only to a list already begun
@@ -193,6 +197,8 @@ def find_decisions(paper: Paper) -> tuple[Decision, ...]:
     found = split_at_decisions(text, blocks(text))
     is_record = bool(RECORD.search(text[:600]))
     proposed_record = bool(PROPOSED_RECORD.search(text[:600]))
+    named = RECORD_TITLE.search(text[:3000]) if is_record else None
+    record_title = " ".join(named.group(1).split()) if named else None
     heading: str | None = paper.title
     minute: str | None = None
     heading_end = 0
@@ -220,7 +226,7 @@ def find_decisions(paper: Paper) -> tuple[Decision, ...]:
                 heading_end = block.end
             i += 1
             continue
-        last = _collect(text, found, i, proposal)
+        last = _collect(text, found, i, proposal, paper.items)
         start, end = strip_span(text, block.start, found[last].end)
         words = text[start:end]
         # A bare heading with nothing under it ("Recommendations" as a table of contents line).
@@ -232,6 +238,9 @@ def find_decisions(paper: Paper) -> tuple[Decision, ...]:
         if item is not None and item.label and heading_end <= item.start:
             # The last heading belongs to an earlier item (another report in the pack).
             heading, minute, heading_end = item.label, None, item.start
+        # A report's recommendations are headed by the report's title (its agenda item's, in
+        # a pack), not the section heading that happens to stand above them.
+        title = (item.label if item is not None and item.label else None) or record_title or paper.title
         kind = "decision" if (is_record and not proposal and DECISION_FIELD.match(body)) else kind_of(words, proposal)
         context = " ".join(text[heading_end:start].split())[:600] if heading_end < start else ""
         decisions.append(
@@ -242,7 +251,7 @@ def find_decisions(paper: Paper) -> tuple[Decision, ...]:
                 source=paper.source,
                 start=start,
                 end=end,
-                heading=heading,
+                heading=(title or heading) if proposal else heading,
                 minute=minute if not proposal else None,
                 context=context,
                 context_start=min(heading_end, start),
@@ -453,7 +462,10 @@ def taken_up(proposal: Decision, later: list[Decision]) -> tuple[Citation, ...]:
         if not d.taken or (d.citation.meeting_date or "") < (proposal.citation.meeting_date or ""):
             continue
         theirs = _tokens(d.text)
-        if mine and theirs and len(mine & theirs) / min(len(mine), len(theirs)) >= 0.6:
+        shared = len(mine & theirs)
+        # Against the longer of the two: a short "note the report" shares most of its few
+        # words with any recommendation and takes up none of them.
+        if shared >= 4 and shared / max(len(mine), len(theirs)) >= 0.5:
             out.append(d.citation)
     return tuple(out)
 

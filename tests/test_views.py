@@ -151,11 +151,13 @@ def test_decisions_view_narrows_to_a_committee(at: AppTest) -> None:
 
 def test_a_decision_goes_into_the_briefing_with_its_citation(at: AppTest) -> None:
     decisions(at, "the devolution white paper")
-    at.button(key="add-decision-1").click().run()
+    # The County Council's resolution, wherever it stands among the meeting's proposals.
+    n = next(i for i, c in enumerate(cards(at, "decision-")) if any("26) RESOLVED that the County Council" in plain(t) for t in texts(c)))
+    at.button(key=f"add-decision-{n}").click().run()
     (item,) = at.session_state.briefing.items
     assert item.text.startswith("26) RESOLVED that the County Council:") and item.citation.page == 10
     assert item.question == "the devolution white paper"
-    assert at.button(key="add-decision-1").label == "In the briefing"
+    assert at.button(key=f"add-decision-{n}").label == "In the briefing"
 
 
 # --- decision questions in the chat ----------------------------------------------------
