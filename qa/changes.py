@@ -513,8 +513,10 @@ def compare(older: Paper, newer: Paper, *, older_region: Span | None = None, new
     for i, j, sim in pairs:
         a, b = side(older, uo[i]), side(newer, un[j])
         marks_a, marks_b, figures, kind = diff_marks(a.text, b.text)
-        if not _words_differ(a.text, b.text):
-            continue  # punctuation or a stray quote mark alone: layout, not a change
+        if not _words_differ(_unnumbered(a.text), _unnumbered(b.text)):
+            # Punctuation or a stray quote mark alone (layout), or only the number minutes
+            # give every item afresh each meeting ("76. Apologies" → "84. Apologies").
+            continue
         moved = _moved(a.text, marks_a, _near(un, j)) and _moved(b.text, marks_b, _near(uo, i))
         if (marks_a or marks_b) and not moved:
             found.append((j, ChangedPassage(a, b, marks_a, marks_b, kind, figures, round(sim, 3))))
@@ -545,6 +547,11 @@ def _pair_rewrites(uo: list[Unit], un: list[Unit], os_: list[int], ns: list[int]
             out.append((i, best[1], best[0]))
             used.add(best[1])
     return out
+
+
+def _unnumbered(text: str) -> str:
+    """A paragraph without its leading number: "76. Apologies (Item 1)" → "Apologies (Item 1)"."""
+    return re.sub(r"^\s*\(?\d{1,4}[.)]?\s+", "", text, count=1)
 
 
 def _words_differ(a: str, b: str) -> bool:

@@ -11,6 +11,8 @@ The same code makes the README's screenshots over the sample papers with the rea
         --out docs/screenshot-decisions.png "the children's services improvement programme"
     .venv/bin/python tests/test_browser.py --index data/index --view changes \\
         --out docs/screenshot-changes.png "Overview and Scrutiny Committee (Children's Services and Safeguarding)"
+    .venv/bin/python tests/test_browser.py --index data/index --view page \\
+        --out docs/screenshot-page.png "What is the forecast revenue overspend?"
 """
 
 from __future__ import annotations
@@ -312,7 +314,20 @@ def screenshot_changes(url: str, committee: str, out: Path, *, height: int = 170
         shoot(page, out, page.locator(".st-key-recurring-0"))
 
 
-SCREENSHOTS = {"ask": screenshot, "decisions": screenshot_timeline, "changes": screenshot_changes}
+def screenshot_page(url: str, question: str, out: Path, *, height: int = 1400) -> None:
+    """The first quote's Show in paper: its PDF page drawn, the quoted words boxed."""
+    with browser_page(height=height) as page:
+        card = ask_in_page(page, url, question)
+        card.get_by_text("Show in paper").click()
+        picture = card.get_by_role("img", name="Page ").first
+        picture.wait_for(state="visible", timeout=60_000)
+        picture.scroll_into_view_if_needed()
+        page.wait_for_timeout(800)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        picture.screenshot(path=str(out))
+
+
+SCREENSHOTS = {"ask": screenshot, "decisions": screenshot_timeline, "changes": screenshot_changes, "page": screenshot_page}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -220,3 +220,10 @@ def test_find_paper_prefers_a_file_name_that_starts_with_the_name():
     assert find_paper(cat, "Item 7").source == "cab/Item 7 - Supplementary - 24-00109 - Transfer.pdf"
     with pytest.raises(UnknownPaper, match="could be any of"):
         find_paper(cat, "00109")
+
+
+def test_a_minute_renumbered_at_the_next_meeting_is_not_a_change():
+    older = paper("76. Apologies (Item 1)\n\nNo apologies were received.\n", "dec.pdf")
+    newer = paper("84. Apologies (Item 1)\n\nApologies were received from Mrs C Bell.\n", "jan.pdf")
+    (c,) = compare(older, newer)  # the apologies changed; the minute's number alone is not news
+    assert "Mrs C Bell" in c.newer.text
