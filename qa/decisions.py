@@ -498,12 +498,17 @@ def timeline(store: Store, topic: str, filters: Filters = Filters(), settings: S
     return Timeline(topic=topic, entries=tuple(entries), filters=filters, nearest=nearest)
 
 
-# "What has been decided about X?", "history of X", "decisions on X": the timeline, not quotes.
+# "What has been decided about X?", "What did Cabinet agree on X", "history of X", "decisions
+# on X": the timeline, not quotes. Up to five words may name who decided ("the County Council").
+_DECIDE = r"(?:decided|resolved|agreed|decide|resolve|agree)"
+_WHO = r"(?:[\w'’.-]+\s+){0,5}?"
 TIMELINE_ASK = re.compile(
-    r"^\s*(?:(?:please\s+)?(?:show|list|give)(?:\s+me)?\s+)?(?:(?:what|which)\s+(?:has|have|was|were|did)\s+(?:been\s+|we\s+|the\s+\w+(?:\s+\w+)?\s+)?"
-    r"(?:decided|resolved|agreed|decide|resolve|agree)|(?:what|which)\s+decisions\s+(?:have|has)\s+been\s+(?:made|taken)|"
-    r"(?:the\s+)?(?:decisions?|resolutions?|history|timeline|decision\s+history)(?:\s+so\s+far)?)"
-    r"\s+(?:on|about|regarding|concerning|of|for|over)\s+(?P<topic>.+?)\s*[?.!]*\s*$",
+    r"^\s*(?:(?:please\s+)?(?:show|list|give|tell)(?:\s+me)?\s+)?(?:"
+    rf"(?:what|which)\s+(?:has|have|had|was|were|did|do|does)\s+{_WHO}(?:been\s+)?{_DECIDE}"
+    rf"|(?:has|have|did)\s+{_WHO}{_DECIDE}(?:\s+anything)?"
+    r"|(?:what|which)\s+decisions\s+(?:have|has|were|was)\s+(?:been\s+)?(?:made|taken)"
+    r"|(?:all\s+)?(?:the\s+)?(?:decisions?|resolutions?|history|timeline|decision\s+history)(?:\s+so\s+far)?"
+    r")\s+(?:on|about|regarding|concerning|of|for|over)\s+(?P<topic>.+?)\s*[?.!]*\s*$",
     re.IGNORECASE,
 )
 

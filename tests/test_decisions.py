@@ -116,6 +116,11 @@ def test_timeline_topic_reads_requests_for_decisions_over_time():
     assert timeline_topic("What have we agreed on the devolution white paper") == "the devolution white paper"
     assert timeline_topic("Show me the decisions on school places") == "school places"
     assert timeline_topic("How much is the SEND overspend?") is None
+    # Who decided may be named: up to a few words between the question word and the verb.
+    assert timeline_topic("What did Cabinet decide about school places?") == "school places"
+    assert timeline_topic("Has the committee decided anything about fostering?") == "fostering"
+    assert timeline_topic("What did the report say about adoption?") is None
+    assert timeline_topic("What was the decision on the budget?") is None  # one decision: quotes answer it
 
 
 # The hashing stand-in's similarities run lower than the real model's (devolution's
