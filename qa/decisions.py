@@ -35,6 +35,13 @@ from qa.settings import DEFAULTS, DecisionSettings, Settings
 # "AGREED:", "DECIDED:". Only at a paragraph's start: "The Cabinet had resolved that…" in a
 # narrative reports a decision second-hand and is not the record of one.
 RESOLUTION = re.compile(r"^\s*(?:\d{1,3}[.)]\s*)?(?:RESOLVED|Resolved|AGREED|Agreed|DECIDED|Decided|RESOLUTION)\b\s*(?:that|That|THAT|:|-|–|\(|$)")
+# "The Committee noted the report." standing alone in minutes: the record of a noting.
+NOTED = re.compile(
+    r"^\s*(?:\d{1,3}[.)]\s*)?(?:The\s+)?(?:Committee|Sub-Committee|Cabinet|Council|Board|Panel|Forum)\s+(?:NOTED|noted)\s+"
+    r"(?:the\s+)?(?:\w+\s+){0,3}?(?:report|update|presentation|contents?|information|position|progress|minutes|briefing)\b"
+)
+# A decision's number: "DECISION NO: 24/00096", "Decision Number: 24/00108", "24/00109 - Transfer …".
+DECISION_NUMBER = re.compile(r"\b(\d{2}/\d{5})\b")
 # A report's recommendations: "Recommendation(s):", "4. Recommendation(s)", "RECOMMENDATIONS".
 RECOMMENDATION = re.compile(r"^\s*(?:\d{1,2}(?:\.\d{1,2})?\.?\s+|\d{1,2}\s*\|\s*)?(?:RECOMMENDATIONS?|Recommendations?)(?:\s*\(s\))?\s*[:.\-–]?\s*(?P<rest>.*)$", re.DOTALL)
 # A record of decision's "Decision:" field (Kent's PRoDs and signed records).
@@ -80,6 +87,7 @@ class Decision:
     # or the report (agenda item, else the whole paper) whose recommendations it is.
     region_start: int = 0
     region_end: int = 0
+    number: str | None = None  # a numbered decision's number ("24/00096"), where the papers give one
     also_in: tuple[Citation, ...] = ()  # the same words printed elsewhere (minutes reprinted in a later pack)
 
     @property
@@ -107,9 +115,16 @@ def kind_of(text: str, proposal: bool) -> str:
     return "noted" if NOTE_ONLY.search(body) and not ACTION.search(body) else "resolution"
 
 
+def _numbered_title(body: str) -> bool:
+    """A minute's heading in mixed case: "80. Provisional Local Government Finance Settlement
+    2025-26", a short numbered line that is not a sentence (nor "(Item 5)" after it)."""
+    first = body.strip().split("\n")[0].strip()
+    return bool(re.match(r"^\d{1,4}\.\s+[A-Z]", first)) and len(first.split()) <= 14 and first[-1:] not in ".,;:"
+
+
 def _heading_text(text: str, block: Block) -> tuple[str | None, str]:
     """A heading block as (minute number, title): "5. SCHOOL PLACES" → ("5", "SCHOOL PLACES")."""
-    line = " ".join(text[block.start : block.end].split())
+    line = " ".join(text[block.start : block.end].strip().split("\n")[0].split())
     m = re.match(r"^(\d{1,4})[.)]?\s+(.+)$", line)
     if m:
         return m.group(1), m.group(2)
@@ -198,6 +213,8 @@ def find_decisions(paper: Paper) -> tuple[Decision, ...]:
     is_record = bool(RECORD.search(text[:600]))
     proposed_record = bool(PROPOSED_RECORD.search(text[:600]))
     named = RECORD_TITLE.search(text[:3000]) if is_record else None
+    record_number = DECISION_NUMBER.search(text[:1500]) if is_record else None
+    in_minutes = paper.kind == "minutes" or bool(paper.records)
     record_title = " ".join(named.group(1).split()) if named else None
     heading: str | None = paper.title
     minute: str | None = None
@@ -211,7 +228,7 @@ def find_decisions(paper: Paper) -> tuple[Decision, ...]:
         after_proposal = bool(decisions) and not decisions[-1].taken and decisions[-1].end >= found[i - 1].start
         if after_proposal and _to_another_body(text, found, i):
             proposal = True  # the same recommendations, to a second body
-        elif block.kind != "row" and RESOLUTION.match(body):
+        elif block.kind != "row" and (RESOLUTION.match(body) or in_minutes and NOTED.match(body)):
             proposal = False
         elif block.kind != "row" and RECOMMENDATION.match(body) and len(body) < 2500 and not (
             # "Recommendation 3 of the review…" in a narrative is not a recommendations section
@@ -221,7 +238,8 @@ def find_decisions(paper: Paper) -> tuple[Decision, ...]:
         elif is_record and DECISION_FIELD.match(body):
             proposal = proposed_record
         if proposal is None:
-            if block.kind == "minute" or block.kind == "heading" and not SUB_ITEM.match(body) and not RUNNING_HEADER.search(body.strip()):
+            if block.kind == "minute" or _numbered_title(body) or block.kind == "heading" and not SUB_ITEM.match(body) \
+                    and not RUNNING_HEADER.search(body.strip()):
                 minute, heading = _heading_text(text, block)
                 heading_end = block.end
             i += 1
@@ -257,10 +275,23 @@ def find_decisions(paper: Paper) -> tuple[Decision, ...]:
                 context_start=min(heading_end, start),
                 region_start=min(heading_end, start) if not proposal else (item.start if item else 0),
                 region_end=end if not proposal else (item.end if item else len(text)),
+                number=_number(record_number, heading, title, d_item=item, file=paper.doc),
             )
         )
         i = last + 1
     return tuple(decisions)
+
+
+def _number(record_number, heading: str | None, title: str | None, d_item, file: str) -> str | None:
+    """The decision's number: the record's own, else one its heading, report title or file
+    name gives ("24-00108 - Revenue and Capital …" as councils name the files)."""
+    if record_number:
+        return record_number.group(1)
+    for text in (heading, title, d_item.label if d_item is not None else None, re.sub(r"\b(\d{2})-(\d{5})\b", r"\1/\2", file)):
+        m = DECISION_NUMBER.search(text or "")
+        if m:
+            return m.group(1)
+    return None
 
 
 def merge_repeats(decisions: list[Decision]) -> list[Decision]:

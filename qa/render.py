@@ -291,6 +291,7 @@ def decision_json(d) -> dict[str, Any]:
         "kind": d.kind,
         "heading": d.heading,
         "minute": d.minute,
+        "number": d.number,
         "start": d.start,
         "end": d.end,
         "citation": citation_json(d.citation),
@@ -304,7 +305,8 @@ def decision_text(d, marked: tuple[tuple[int, int], ...] = ()) -> str:
     words = d.text
     for a, b in sorted(marked, reverse=True):
         words = words[:a] + "»" + words[a:b] + "«" + words[b:]
-    lines = [f"- {KIND_LABELS.get(d.kind, d.kind)}: {citation_line(d.citation)}"]
+    number = f" (decision {d.number})" if d.number else ""
+    lines = [f"- {KIND_LABELS.get(d.kind, d.kind)}{number}: {citation_line(d.citation)}"]
     lines += ["    " + p for p in quote_lines(words)]
     lines += [f"    also in: {citation_line(c)}" for c in d.also_in[:5]]
     return "\n".join(lines)

@@ -232,3 +232,19 @@ def test_recommendations_in_a_table_heading_and_to_a_second_body():
         "Cabinet That:- (1) the Cabinet agree the plan.",
     ]
     assert {d.kind for d in found} == {"proposal"}
+
+
+def test_a_noting_in_minutes_and_decision_numbers():
+    from index.model import PageSpan, Paper
+
+    text = ("12. Budget Monitoring\n\nThe Committee noted the report on the forecast overspend.\n\n"
+            "13. Libraries\n\nThe Committee noted that the figures had improved since March.\n")
+    minutes = Paper(source="m.txt", doc="m", format="text", text=text, pages=(PageSpan(0, len(text), 1, 1),),
+                    content_hash="m", kind="minutes", committee="Cabinet", meeting_date="2025-01-30")
+    # Noting a report is the meeting's record; "noted that …" in a narrative is discussion.
+    (d,) = find_decisions(minutes)
+    assert (d.kind, d.heading, squash(d.text)) == ("noted", "Budget Monitoring", "The Committee noted the report on the forecast overspend.")
+    assert find_decisions(replace(minutes, kind="report")) == ()  # only minutes record a noting
+
+    (record,) = find_decisions(read_paper(PROD))
+    assert record.number == "24/00096"
