@@ -119,7 +119,10 @@ def _numbered_title(body: str) -> bool:
     """A minute's heading in mixed case: "80. Provisional Local Government Finance Settlement
     2025-26", a short numbered line that is not a sentence (nor "(Item 5)" after it)."""
     first = body.strip().split("\n")[0].strip()
-    return bool(re.match(r"^\d{1,4}\.\s+[A-Z]", first)) and len(first.split()) <= 14 and first[-1:] not in ".,;:"
+    # The whole block short: a numbered paragraph's first line ("3. The Leader confirmed
+    # that, subject to …") is no heading.
+    return (bool(re.match(r"^\d{1,4}\.\s+[A-Z]", first)) and len(body.split()) <= 16
+            and first[-1:] not in ".,;:")
 
 
 def _heading_text(text: str, block: Block) -> tuple[str | None, str]:
