@@ -149,11 +149,24 @@ def timeline_in_page(page, url: str, topic: str, *, timeout_ms: int = 180_000):
 
 def changes_in_page(page, url: str, committee: str, *, timeout_ms: int = 180_000):
     """The Library's What changed for ``committee``; its first changed passage."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     open_view(page, url, "Library", timeout_ms=timeout_ms)
-    page.locator(".st-key-changes-committee").get_by_role("combobox").click()
-    option = page.get_by_role("option").filter(has_text=committee).first
-    option.wait_for(timeout=timeout_ms)
-    option.click()
+    box = page.locator(".st-key-changes-committee").get_by_role("combobox")
+    box.wait_for(timeout=timeout_ms)
+    # The view may still be re-running as the list opens, which takes the open list away:
+    # choose again until the choice holds.
+    for attempt in range(5):
+        try:
+            box.click(timeout=10_000)
+            option = page.get_by_role("option").filter(has_text=committee).first
+            option.click(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 4:
+                raise
+            page.keyboard.press("Escape")
+            page.wait_for_timeout(1000)
     change = page.locator(".st-key-change-0-0")
     change.wait_for(timeout=timeout_ms)
     return change
