@@ -154,21 +154,22 @@ def changes_in_page(page, url: str, committee: str, *, timeout_ms: int = 180_000
     open_view(page, url, "Library", timeout_ms=timeout_ms)
     box = page.locator(".st-key-changes-committee").get_by_role("combobox")
     box.wait_for(timeout=timeout_ms)
-    # The view may still be re-running as the list opens, which takes the open list away:
-    # choose again until the choice holds.
-    for attempt in range(5):
+    change = page.locator(".st-key-change-0-0")
+    # Typed, not clicked: the view may still be re-running as the list opens, which takes an
+    # open list (and the option under the pointer) away. Choose again until the choice holds.
+    for attempt in range(4):
         try:
-            box.click(timeout=10_000)
-            option = page.get_by_role("option").filter(has_text=committee).first
-            option.click(timeout=10_000)
-            break
+            box.click(timeout=15_000)
+            box.fill(committee, timeout=15_000)
+            page.get_by_role("option").filter(has_text=committee).first.wait_for(timeout=15_000)
+            box.press("Enter")
+            change.wait_for(timeout=timeout_ms // 4)
+            return change
         except PlaywrightTimeout:
-            if attempt == 4:
+            if attempt == 3:
                 raise
             page.keyboard.press("Escape")
             page.wait_for_timeout(1000)
-    change = page.locator(".st-key-change-0-0")
-    change.wait_for(timeout=timeout_ms)
     return change
 
 
