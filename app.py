@@ -124,7 +124,7 @@ class Library:
     idx: Store
     catalogue: Catalogue
     summary: IndexSummary
-    pdfs: dict[str, str]  # paper source → its PDF's file name under static/papers
+    pdfs: dict[str, str]  # paper source → its PDF's path under static/papers ("<index key>/<hash>.pdf")
 
 
 @st.cache_resource(show_spinner="Opening the index…", max_entries=2)  # old versions go once unused
@@ -135,7 +135,18 @@ def get_library(location: str, version: str, model: str | None) -> Library:
 
     idx = open_store(location, get_embedder(model))
     catalogue = idx.catalogue()
-    return Library(idx, catalogue, index_summary(catalogue), publish_pdfs(idx, catalogue, STATIC_PAPERS))
+    folder = papers_folder(location)
+    published = publish_pdfs(idx, catalogue, folder)
+    return Library(idx, catalogue, index_summary(catalogue), {s: f"{folder.name}/{n}" for s, n in published.items()})
+
+
+def papers_folder(location: str) -> Path:
+    """Each index publishes its PDFs in a folder of its own under static/papers, so pruning
+    one index's papers never takes down another's (a second app on the same checkout, the
+    tests' small indexes beside `make run`'s)."""
+    from index.engines import printable
+
+    return STATIC_PAPERS / hashlib.sha256(printable(location).encode()).hexdigest()[:12]
 
 
 def current_library() -> Library:
@@ -223,7 +234,7 @@ def prune_papers(folder: Path, keep: set[str]) -> list[str]:
 
 
 def pdf_link(lib: Library, source: str, page: int | None = None) -> str | None:
-    """``app/static/papers/<hash>.pdf#page=N`` for a paper stored as a PDF, else None.
+    """``app/static/papers/<index key>/<hash>.pdf#page=N`` for a paper stored as a PDF, else None.
     Relative, so it works under any server.baseUrlPath."""
     name = lib.pdfs.get(source)
     if name is None:

@@ -72,3 +72,18 @@ def real_index_dir(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> P
         shutil.copyfile(p, papers / p.name)
     ingest([papers], root / "index", real_embedder)
     return root / "index"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tests_leave_no_published_papers():
+    """The app publishes each index's PDFs in a folder of its own under static/papers; the
+    tests' indexes live in temporary folders, so theirs are taken down when the run ends
+    (what a `make run` app on the same checkout serves is left alone)."""
+    import shutil
+
+    papers = REPO / "static" / "papers"
+    before = set(os.listdir(papers)) if papers.is_dir() else set()
+    yield
+    for name in (set(os.listdir(papers)) if papers.is_dir() else set()) - before:
+        if (papers / name).is_dir():
+            shutil.rmtree(papers / name, ignore_errors=True)

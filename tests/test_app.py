@@ -224,9 +224,12 @@ def test_quote_from_a_pdf_links_to_its_page(at: AppTest) -> None:
     page = at.session_state.history[0].answer.quotes[0].citation.page  # the PDF's own page index
     assert page and (f" · p. {page} · " in first or f"(PDF p. {page})" in first)
     links = [m.value for m in at.markdown if "app/static/papers/" in m.value]
-    assert f"[Open the PDF at this page :material/open_in_new:](app/static/papers/{digest}.pdf#page={page})" in links
+    # In the index's own folder under static/papers: pruning one index never touches another's.
+    key = app.papers_folder(os.environ["COMMITTEE_QA_INDEX"]).name
+    assert len(key) == 12 and key != app.papers_folder(str(REPO / "data" / "index")).name
+    assert f"[Open the PDF at this page :material/open_in_new:](app/static/papers/{key}/{digest}.pdf#page={page})" in links
     # The link works: the stored original is where Streamlit serves app/static/ from.
-    assert (REPO / "static" / "papers" / f"{digest}.pdf").read_bytes() == KENT_MINUTES.read_bytes()
+    assert (REPO / "static" / "papers" / key / f"{digest}.pdf").read_bytes() == KENT_MINUTES.read_bytes()
 
 
 class _Files:
