@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -393,12 +394,18 @@ def sub_items(text: str) -> list[tuple[int, int]]:
     return out
 
 
+@lru_cache(maxsize=16384)
+def _token_set(text: str) -> frozenset[str]:
+    """A text's stemmed words; a decision's are asked for by every topic, so kept."""
+    return frozenset(bm25_tokens(text))
+
+
 def _coverage(weights: dict[str, float], text: str) -> float:
     """The IDF-weighted share of the topic's words that ``text`` uses."""
     total = sum(weights.values())
     if not total:
         return 0.0
-    found = set(bm25_tokens(text))
+    found = _token_set(text)
     return sum(w for t, w in weights.items() if t in found) / total
 
 
@@ -483,19 +490,15 @@ def _marked(d: Decision, weights: dict[str, float]) -> tuple[tuple[int, int], ..
     return tuple(p for p, c in zip(parts, cover) if best > 0 and c >= 0.5 * best)
 
 
-def _tokens(text: str) -> set[str]:
-    return set(bm25_tokens(text))
-
-
 def taken_up(proposal: Decision, later: list[Decision]) -> tuple[Citation, ...]:
     """The resolutions, at the proposal's meeting or after, whose words mostly repeat it:
     "Cabinet is asked to agree the plan" → "RESOLVED that Cabinet agree the plan"."""
-    mine = _tokens(proposal.text)
+    mine = _token_set(proposal.text)
     out = []
     for d in later:
         if not d.taken or (d.citation.meeting_date or "") < (proposal.citation.meeting_date or ""):
             continue
-        theirs = _tokens(d.text)
+        theirs = _token_set(d.text)
         shared = len(mine & theirs)
         # Against the longer of the two: a short "note the report" shares most of its few
         # words with any recommendation and takes up none of them.
@@ -516,7 +519,7 @@ def timeline(store: Store, topic: str, filters: Filters = Filters(), settings: S
     weights = frequencies_idf(store, tokens)
     sims = _similarities(store, question.vector, decisions, within, s.dense_candidates) if store.embedder else {}
     try:
-        hits = search(store, topic, k=s.discussed_depth, filters=within, retriever=default_retriever(store), settings=settings)
+        hits = search(store, question, k=s.discussed_depth, filters=within, retriever=default_retriever(store), settings=settings)
     except NoMatchingPassages:
         hits = []
     where = discussed(decisions, hits, s.discussed_depth)
