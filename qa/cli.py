@@ -53,6 +53,14 @@ def _filters(args):
     )
 
 
+def _print_result(result, as_json: bool, to_json, to_text) -> None:
+    """A command's one result: its JSON line (--json) or its text for a person."""
+    if as_json:
+        _print_jsonl(to_json(result))
+    else:
+        print(to_text(result))
+
+
 def read_questions(path: str) -> Iterator[dict]:
     """Question-set lines ({"id", "question", ...}); a bad line is an error naming its number."""
     from qa.render import jsonl_objects
@@ -201,10 +209,7 @@ def cmd_ask(args) -> int:
     if args.question is None:
         raise CliError("give a question, or --questions FILE", EXIT_USAGE)
     result = answer(index, args.question, k=args.k, filters=filters, retriever=args.retriever, settings=settings)
-    if args.json:
-        _print_jsonl(answer_json(result))
-    else:
-        print(answer_text(result))
+    _print_result(result, args.json, answer_json, answer_text)
     return EXIT_OK
 
 
@@ -215,10 +220,7 @@ def cmd_decisions(args) -> int:
 
     filters = Filters(committees=tuple(args.committee or ()), date_from=args.since)
     result = timeline(_open(args), args.topic, filters=filters, settings=_settings(args))
-    if args.json:
-        _print_jsonl(timeline_json(result))
-    else:
-        print(timeline_text(result))
+    _print_result(result, args.json, timeline_json, timeline_text)
     return EXIT_OK
 
 
@@ -283,11 +285,7 @@ def cmd_changes(args) -> int:
         return EXIT_OK
     if not args.committee:
         raise CliError("give a committee (e.g. committee-qa changes Cabinet), or --older and --newer papers", EXIT_USAGE)
-    result = since_last(store, args.committee, args.meeting)
-    if args.json:
-        _print_jsonl(changes_json(result))
-    else:
-        print(changes_text(result))
+    _print_result(since_last(store, args.committee, args.meeting), args.json, changes_json, changes_text)
     return EXIT_OK
 
 
