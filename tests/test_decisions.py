@@ -248,3 +248,19 @@ def test_a_noting_in_minutes_and_decision_numbers():
 
     (record,) = find_decisions(read_paper(PROD))
     assert record.number == "24/00096"
+
+
+@pytest.mark.integration
+def test_timeline_with_the_bundled_model_on_real_papers(real_index_dir, real_embedder):
+    """The default settings (chosen with this model) on two real Sefton papers: the
+    Commissioner report's recommendations for their topic; none for a topic they never decide."""
+    from index.folder import open_store
+
+    store = open_store(str(real_index_dir), real_embedder)
+    found = timeline(store, "the Children's Services Commissioner report")
+    (entry,) = found.entries
+    d = entry.decision
+    assert (d.kind, d.citation.meeting_date, d.citation.doc) == ("proposal", "2022-11-07", "002_5b7ea09f819c7cd5")
+    assert squash(d.text).startswith("Recommendations to Sefton Metropolitan Borough Council - 1. A Commissioner should remain")
+    empty = timeline(store, "bus franchising")
+    assert empty.empty and len(empty.nearest) == 3
