@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from eval.relevance import tokens
 from index.model import Citation
 from qa.decisions import Timeline, timeline
 from qa.render import jsonl_objects
@@ -34,7 +35,8 @@ GOLD = Path(__file__).parent / "questions" / "decisions" / "decisions.jsonl"
 
 
 def norm(text: str) -> str:
-    return " ".join(re.findall(r"\w+", text.lower().replace("’", "'")))
+    """The words of ``text`` as the eval README tokenises them (eval.relevance), one space apart."""
+    return " ".join(tokens(text))
 
 
 def stem_of(path: str) -> str:
